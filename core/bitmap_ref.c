@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/bitmap_ref.c - the scalar word-at-a-time reference search and the
+ * atomic run operations.
+ *
+ * The search is deliberately the kernel's: find the next clear bit a word at
+ * a time, align it, then look for a set bit inside the candidate run and
+ * restart after it.  Every faster engine is tested against this file.
+ */
+#include "bitmap.h"
+
+/* Next bit at or after @start in [@start, @size) whose value is !@invert. */
+static unsigned long find_next(const unsigned long *map, unsigned long size,
+			       unsigned long start, unsigned long invert)
+{
+	unsigned long i, w;
+
+	if (start >= size)
+		return size;
+	i = start / GP_WORD_BITS;
+	w = (gpi_bitmap_word(map, i) ^ invert) & (~0UL << (start % GP_WORD_BITS));
+	while (!w) {
+		if (++i >= gpi_bitmap_words(size))
+			return size;
+		w = gpi_bitmap_word(map, i) ^ invert;
+	}
+	start = i * GP_WORD_BITS + (unsigned long)__builtin_ctzl(w);
+	return start < size ? start : size;
+}
+
+unsigned long gpi_find_next_bit(const unsigned long *map, unsigned long size,
+				unsigned long start)
+{
+	return find_next(map, size, start, 0);
+}
+
+unsigned long gpi_find_next_zero_bit(const unsigned long *map,
+				     unsigned long size, unsigned long start)
+{
+	return find_next(map, size, start, ~0UL);
+}
+
+unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
+				 unsigned long start, unsigned long nr,
+				 unsigned long align_mask,
+				 unsigned long align_offset)
+{
+	unsigned long index, end, busy;
+
+	for (;;) {
+		index = gpi_find_next_zero_bit(map, size, start);
+		index = ((index + align_offset + align_mask) & ~align_mask) -
+			align_offset;
+		/* Overflow-safe form of "index + nr > size". */
+		if (index > size || nr > size - index)
+			return size + 1;
+		end = index + nr;
+		busy = gpi_find_next_bit(map, end, index);
+		if (busy >= end)
+			return index;
+		start = busy + 1;
+	}
+}
+
+bool gpi_bitmap_all_set(const unsigned long *map, unsigned long start,
+			unsigned long nr)
+{
+	unsigned long end = start + nr, i, mask;
+
+	for (i = start / GP_WORD_BITS; i * GP_WORD_BITS < end; i++) {
+		mask = gpi_bitmap_word_mask(start, end, i);
+		if ((gpi_bitmap_word(map, i) & mask) != mask)
+			return false;
+	}
+	return true;
+}
+
+bool gpi_bitmap_any_set(const unsigned long *map, unsigned long start,
+			unsigned long nr)
+{
+	return gpi_find_next_bit(map, start + nr, start) < start + nr;
+}
+
+/* Clear the bits of [@start, @upto) that a failed claim had set. */
+static void unclaim(unsigned long *map, unsigned long start, unsigned long end,
+		    unsigned long upto_word)
+{
+	unsigned long i;
+
+	for (i = start / GP_WORD_BITS; i < upto_word; i++)
+		__atomic_fetch_and(&map[i], ~gpi_bitmap_word_mask(start, end, i),
+				   __ATOMIC_RELAXED);
+}
+
+bool gpi_bitmap_claim(unsigned long *map, unsigned long start,
+		      unsigned long nr)
+{
+	unsigned long end = start + nr, i, mask, old;
+
+	for (i = start / GP_WORD_BITS; i * GP_WORD_BITS < end; i++) {
+		mask = gpi_bitmap_word_mask(start, end, i);
+		old = gpi_bitmap_word(map, i);
+		do {
+			if (old & mask) {
+				unclaim(map, start, end, i);
+				return false;
+			}
+		} while (!__atomic_compare_exchange_n(&map[i], &old, old | mask,
+						      true, __ATOMIC_ACQUIRE,
+						      __ATOMIC_RELAXED));
+	}
+	return true;
+}
+
+bool gpi_bitmap_release(unsigned long *map, unsigned long start,
+			unsigned long nr)
+{
+	unsigned long end = start + nr, i, mask, old;
+	bool all_were_set = true;
+
+	for (i = start / GP_WORD_BITS; i * GP_WORD_BITS < end; i++) {
+		mask = gpi_bitmap_word_mask(start, end, i);
+		old = __atomic_fetch_and(&map[i], ~mask, __ATOMIC_RELEASE);
+		all_were_set &= (old & mask) == mask;
+	}
+	return all_were_set;
+}
+
+unsigned long gpi_largest_zero_run(const unsigned long *map,
+				   unsigned long size)
+{
+	unsigned long best = 0, zero, busy;
+
+	for (zero = gpi_find_next_zero_bit(map, size, 0); zero < size;
+	     zero = gpi_find_next_zero_bit(map, size, busy)) {
+		busy = gpi_find_next_bit(map, size, zero);
+		if (busy - zero > best)
+			best = busy - zero;
+	}
+	return best;
+}

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/pool.c - pools, chunks, allocation and free.
+ *
+ * Concurrency model (the kernel's, without RCU): chunks are only ever pushed
+ * at the head of a singly linked list and freed only by gen_pool_destroy(),
+ * so readers walk the list with an acquire load of the head and need no
+ * lock.  Writers (gen_pool_add_owner) serialise on add_lock to check for
+ * overlap.  Allocation claims bit runs with CAS (bitmap.h) and retries on
+ * conflict; free verifies the range is exactly one live allocation before
+ * releasing it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitmap.h"
+#include "pool_internal.h"
+
+/* A claim that fails this often in a row at one chunk gives up on it:
+ * only a user algorithm returning busy runs can get here. */
+#define GP_CLAIM_RETRIES (1UL << 20)
+
+/* ------------------------------------------------------------- helpers */
+
+static size_t unit_of(const struct gen_pool *pool)
+{
+	return (size_t)1 << pool->min_alloc_order;
+}
+
+/* Units needed for @size bytes, or 0 if @size is 0 or rounding overflows. */
+static unsigned long units_for(const struct gen_pool *pool, size_t size)
+{
+	size_t unit = unit_of(pool);
+
+	if (size == 0 || size > SIZE_MAX - (unit - 1))
+		return 0;
+	return (size + unit - 1) >> pool->min_alloc_order;
+}
+
+struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
+{
+	struct gp_chunk *c;
+
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		if (addr >= c->pub.start_addr && addr <= c->pub.end_addr)
+			return c;
+	return NULL;
+}
+
+unsigned long gpi_allocation_units(const struct gp_chunk *chunk,
+				   unsigned long bit)
+{
+	return gpi_find_next_bit(chunk->last, chunk->nbits, bit) - bit + 1;
+}
+
+bool gpi_pool_busy(const struct gen_pool *pool)
+{
+	const struct gp_chunk *c;
+
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) !=
+		    gpi_chunk_size(c))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------- pools */
+
+GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
+{
+	struct gen_pool *pool;
+
+	if (min_alloc_order < 0 || min_alloc_order > GP_MAX_ORDER ||
+	    !gpi_valid_nid(nid)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pool = gpi_meta_zalloc(sizeof(*pool), nid);
+	if (!pool) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&pool->add_lock, NULL);
+	pool->min_alloc_order = min_alloc_order;
+	pool->nid = nid;
+	pool->algo = gen_pool_first_fit;
+	pool->policy = GP_MISUSE_ABORT;
+	return pool;
+}
+
+void gpi_pool_release(struct gen_pool *pool)
+{
+	struct gp_chunk *c, *next;
+	size_t words;
+
+	for (c = pool->chunks; c; c = next) {
+		next = c->next;
+		words = gpi_bitmap_words(c->nbits);
+		gpi_meta_free(c->map, 3 * words * sizeof(unsigned long));
+		gpi_meta_free(c, sizeof(*c));
+	}
+	pthread_mutex_destroy(&pool->add_lock);
+	gpi_meta_strfree(pool->name);
+	gpi_meta_free(pool, sizeof(*pool));
+}
+
+/* Report every live allocation of @pool (used before refusing a destroy). */
+static void report_live(struct gen_pool *pool, unsigned long addr,
+			size_t size, void *data)
+{
+	gpi_report_only(pool, GP_MISUSE_DESTROY_BUSY, addr, size,
+			"still allocated when the pool was destroyed");
+}
+
+GP_EXPORT int gp_destroy_checked(struct gen_pool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	if (pool->device)
+		return -EPERM;
+	if (gpi_pool_busy(pool))
+		return -EBUSY;
+	gpi_pool_release(pool);
+	return 0;
+}
+
+GP_EXPORT void gen_pool_destroy(struct gen_pool *pool)
+{
+	long n;
+
+	if (!pool) {
+		gpi_report(NULL, GP_MISUSE_BAD_ARGUMENT, 0, 0,
+			   "gen_pool_destroy: NULL pool");
+		return;
+	}
+	if (pool->device) {
+		gpi_report(pool, GP_MISUSE_BAD_ARGUMENT, 0, 0,
+			   "gen_pool_destroy: the pool belongs to device '%s'; "
+			   "destroying the device destroys it",
+			   gp_device_name(pool->device) ?
+			   gp_device_name(pool->device) : "(unnamed)");
+		return;
+	}
+	if (gpi_pool_busy(pool)) {
+		n = gp_for_each_allocation(pool, report_live, NULL);
+		gpi_report(pool, GP_MISUSE_DESTROY_BUSY, 0,
+			   gen_pool_size(pool) - gen_pool_avail(pool),
+			   "gen_pool_destroy: %ld allocation(s) still live; "
+			   "pool left intact", n);
+		return;
+	}
+	gpi_pool_release(pool);
+}
+
+/* ------------------------------------------------------------- memory */
+
+/* Does [start, end] overlap a chunk of @pool?  Caller holds add_lock. */
+static bool overlaps_chunk(const struct gen_pool *pool, unsigned long start,
+			   unsigned long end)
+{
+	const struct gp_chunk *c;
+
+	for (c = pool->chunks; c; c = c->next)
+		if (start <= c->pub.end_addr && c->pub.start_addr <= end)
+			return true;
+	return false;
+}
+
+/* Why the chunk [virt, virt + size) cannot be added, or NULL. */
+static const char *bad_chunk(const struct gen_pool *pool, unsigned long virt,
+			     phys_addr_t phys, size_t size, int nid)
+{
+	if (size == 0)
+		return "size is 0";
+	if (size & (unit_of(pool) - 1))
+		return "size is not a multiple of the pool's unit";
+	if (virt == 0)
+		return "address 0 is the allocation failure value";
+	if (size - 1 > ULONG_MAX - virt)
+		return "range wraps around the address space";
+	if (phys != GP_NO_PHYS && size - 1 > GP_NO_PHYS - 1 - phys)
+		return "physical range wraps around";
+	if (!gpi_valid_nid(nid))
+		return "no such NUMA node";
+	return NULL;
+}
+
+GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
+				 phys_addr_t phys, size_t size, int nid,
+				 void *owner)
+{
+	const char *why;
+	struct gp_chunk *c;
+	unsigned long nbits, words;
+	int ret = 0;
+
+	if (!pool) {
+		gpi_report_only(NULL, GP_MISUSE_BAD_ARGUMENT, virt, size,
+				"gen_pool_add_owner: NULL pool");
+		return -EINVAL;
+	}
+	why = bad_chunk(pool, virt, phys, size, nid);
+	if (why) {
+		gpi_report_only(pool, GP_MISUSE_BAD_ARGUMENT, virt, size,
+				"gen_pool_add_owner: %s", why);
+		return -EINVAL;
+	}
+	nbits = size >> pool->min_alloc_order;
+	words = gpi_bitmap_words(nbits);
+	c = gpi_meta_zalloc(sizeof(*c), nid);
+	if (!c)
+		return -ENOMEM;
+	c->map = gpi_meta_zalloc(3 * words * sizeof(unsigned long), nid);
+	if (!c->map) {
+		gpi_meta_free(c, sizeof(*c));
+		return -ENOMEM;
+	}
+	c->first = c->map + words;
+	c->last = c->first + words;
+	c->nbits = nbits;
+	c->avail = size;
+	c->pub.start_addr = virt;
+	c->pub.end_addr = virt + (size - 1);
+	c->pub.phys_addr = phys;
+	c->pub.owner = owner;
+	c->pub.nid = nid;
+
+	pthread_mutex_lock(&pool->add_lock);
+	if (overlaps_chunk(pool, virt, c->pub.end_addr)) {
+		ret = -EEXIST;
+	} else {
+		c->next = pool->chunks;
+		__atomic_store_n(&pool->chunks, c, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&pool->add_lock);
+	if (ret) {
+		gpi_report_only(pool, GP_MISUSE_BAD_ARGUMENT, virt, size,
+				"gen_pool_add_owner: overlaps a chunk "
+				"already in the pool");
+		gpi_meta_free(c->map, 3 * words * sizeof(unsigned long));
+		gpi_meta_free(c, sizeof(*c));
+	}
+	return ret;
+}
+
+GP_EXPORT int gen_pool_add_virt(struct gen_pool *pool, unsigned long virt,
+				phys_addr_t phys, size_t size, int nid)
+{
+	return gen_pool_add_owner(pool, virt, phys, size, nid, NULL);
+}
+
+GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
+			   size_t size, int nid)
+{
+	return gen_pool_add_virt(pool, addr, GP_NO_PHYS, size, nid);
+}
+
+/* --------------------------------------------------------- allocation */
+
+/* Try to place @nr units in @chunk with @algo; returns the first bit or
+ * ULONG_MAX.  Marks the allocation's boundaries on success. */
+static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
+				    unsigned long nr, genpool_algo_t algo,
+				    void *data)
+{
+	unsigned long bit = 0, tries;
+
+	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
+		bit = algo(c->map, c->nbits, bit, nr, data, pool,
+			   c->pub.start_addr);
+		/* A user algorithm may return anything: check the run fits. */
+		if (bit >= c->nbits || nr > c->nbits - bit)
+			return ULONG_MAX;
+		if (gpi_bitmap_claim(c->map, bit, nr)) {
+			gpi_bitmap_set_bit(c->first, bit);
+			gpi_bitmap_set_bit(c->last, bit + nr - 1);
+			return bit;
+		}
+	}
+	return ULONG_MAX;
+}
+
+GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
+			       genpool_algo_t algo, void *data,
+			       unsigned long *addr, void **owner)
+{
+	struct gp_chunk *c;
+	unsigned long nr, bit;
+	size_t bytes;
+
+	if (addr)
+		*addr = 0;
+	if (owner)
+		*owner = NULL;
+	if (!pool || !addr)
+		return -EINVAL;
+	nr = units_for(pool, size);
+	if (!nr)
+		goto fail_inval;
+	if (!algo) {
+		algo = pool->algo;
+		data = pool->data;
+	}
+	bytes = (size_t)nr << pool->min_alloc_order;
+	for (c = gpi_first_chunk(pool); c; c = c->next) {
+		/* Screen by the rounded size: the kernel compared the
+		 * unrounded one and searched chunks that cannot fit. */
+		if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) < bytes)
+			continue;
+		bit = alloc_in_chunk(pool, c, nr, algo, data);
+		if (bit == ULONG_MAX)
+			continue;
+		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
+		*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
+		if (owner)
+			*owner = c->pub.owner;
+		return 0;
+	}
+	__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
+	return -ENOMEM;
+fail_inval:
+	__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
+	return -EINVAL;
+}
+
+GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
+						  size_t size,
+						  genpool_algo_t algo,
+						  void *data, void **owner)
+{
+	unsigned long addr;
+	int ret;
+
+	if (!algo) {
+		if (owner)
+			*owner = NULL;
+		errno = EINVAL;
+		return 0;
+	}
+	ret = gp_alloc_checked(pool, size, algo, data, &addr, owner);
+	if (ret)
+		errno = -ret;
+	return addr;
+}
+
+GP_EXPORT unsigned long gen_pool_alloc_owner(struct gen_pool *pool,
+					     size_t size, void **owner)
+{
+	if (!pool) {
+		errno = EINVAL;
+		return 0;
+	}
+	return gen_pool_alloc_algo_owner(pool, size, pool->algo, pool->data,
+					 owner);
+}
+
+GP_EXPORT unsigned long gen_pool_alloc_algo(struct gen_pool *pool, size_t size,
+					    genpool_algo_t algo, void *data)
+{
+	return gen_pool_alloc_algo_owner(pool, size, algo, data, NULL);
+}
+
+GP_EXPORT unsigned long gen_pool_alloc(struct gen_pool *pool, size_t size)
+{
+	return gen_pool_alloc_owner(pool, size, NULL);
+}
+
+GP_EXPORT void *gen_pool_dma_alloc_algo(struct gen_pool *pool, size_t size,
+					dma_addr_t *dma, genpool_algo_t algo,
+					void *data)
+{
+	unsigned long addr = gen_pool_alloc_algo(pool, size, algo, data);
+
+	if (!addr)
+		return NULL;
+	if (dma)
+		*dma = gen_pool_virt_to_phys(pool, addr);
+	return (void *)addr;
+}
+
+GP_EXPORT void *gen_pool_dma_alloc(struct gen_pool *pool, size_t size,
+				   dma_addr_t *dma)
+{
+	if (!pool) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return gen_pool_dma_alloc_algo(pool, size, dma, pool->algo, pool->data);
+}
+
+GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
+					 dma_addr_t *dma, int align)
+{
+	struct genpool_data_align data = { .align = align };
+
+	if (align <= 0 || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return gen_pool_dma_alloc_algo(pool, size, dma,
+				       gen_pool_first_fit_align, &data);
+}
+
+/* Zero what an allocation returned: the one write genpool makes. */
+static void *zeroed(void *vaddr, size_t size)
+{
+	if (vaddr)
+		memset(vaddr, 0, size);
+	return vaddr;
+}
+
+GP_EXPORT void *gen_pool_dma_zalloc(struct gen_pool *pool, size_t size,
+				    dma_addr_t *dma)
+{
+	return zeroed(gen_pool_dma_alloc(pool, size, dma), size);
+}
+
+GP_EXPORT void *gen_pool_dma_zalloc_algo(struct gen_pool *pool, size_t size,
+					 dma_addr_t *dma, genpool_algo_t algo,
+					 void *data)
+{
+	return zeroed(gen_pool_dma_alloc_algo(pool, size, dma, algo, data),
+		      size);
+}
+
+GP_EXPORT void *gen_pool_dma_zalloc_align(struct gen_pool *pool, size_t size,
+					  dma_addr_t *dma, int align)
+{
+	return zeroed(gen_pool_dma_alloc_align(pool, size, dma, align), size);
+}
+
+/* --------------------------------------------------------------- free */
+
+/*
+ * Check that [bit, bit + nr) of @c is exactly one live allocation.
+ * Returns 0 or the negative errno gp_free_checked() documents.
+ */
+static int check_exact_allocation(const struct gp_chunk *c, unsigned long bit,
+				  unsigned long nr)
+{
+	unsigned long last = bit + nr - 1;
+
+	if (!gpi_bitmap_all_set(c->map, bit, nr))
+		return -EALREADY;
+	if (!gpi_bitmap_test(c->first, bit) || !gpi_bitmap_test(c->last, last))
+		return -EBADSLT;
+	if (nr > 1 && (gpi_bitmap_any_set(c->first, bit + 1, nr - 1) ||
+		       gpi_bitmap_any_set(c->last, bit, nr - 1)))
+		return -EBADSLT;
+	return 0;
+}
+
+/* The whole free path; on error fills @why and changes nothing. */
+static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
+		      void **owner, const char **why)
+{
+	struct gp_chunk *c;
+	unsigned long nr, bit;
+	int ret;
+
+	if (owner)
+		*owner = NULL;
+	if (!pool) {
+		*why = "NULL pool";
+		return -EINVAL;
+	}
+	nr = units_for(pool, size);
+	if (!nr) {
+		*why = size ? "size overflows when rounded to units" : "size is 0";
+		return -EINVAL;
+	}
+	c = gpi_chunk_of(pool, addr);
+	if (!c) {
+		*why = "no chunk of the pool holds this address";
+		return -EFAULT;
+	}
+	if ((addr - c->pub.start_addr) & (unit_of(pool) - 1)) {
+		*why = "address is not on a unit boundary of its chunk";
+		return -EINVAL;
+	}
+	bit = (addr - c->pub.start_addr) >> pool->min_alloc_order;
+	if (nr > c->nbits - bit) {
+		*why = "range runs past the end of its chunk";
+		return -ERANGE;
+	}
+	ret = check_exact_allocation(c, bit, nr);
+	if (ret) {
+		*why = ret == -EALREADY ?
+		       "part of the range is not allocated (double free?)" :
+		       "range is allocated but is not exactly one allocation "
+		       "(wrong size or interior address)";
+		return ret;
+	}
+	gpi_bitmap_clear_bit(c->first, bit);
+	gpi_bitmap_clear_bit(c->last, bit + nr - 1);
+	if (!gpi_bitmap_release(c->map, bit, nr)) {
+		*why = "range was freed concurrently by another thread";
+		return -EALREADY;
+	}
+	__atomic_fetch_add(&c->avail, (size_t)nr << pool->min_alloc_order,
+			   __ATOMIC_RELAXED);
+	if (owner)
+		*owner = c->pub.owner;
+	return 0;
+}
+
+/* Map a free_range() errno to the misuse kind it reports. */
+static enum gp_misuse_kind free_misuse_kind(int err)
+{
+	switch (err) {
+	case -EFAULT:
+		return GP_MISUSE_FOREIGN_ADDR;
+	case -ERANGE:
+		return GP_MISUSE_PAST_END;
+	case -EALREADY:
+		return GP_MISUSE_DOUBLE_FREE;
+	case -EBADSLT:
+		return GP_MISUSE_WRONG_SIZE;
+	default:
+		return GP_MISUSE_BAD_ARGUMENT;
+	}
+}
+
+GP_EXPORT int gp_free_checked(struct gen_pool *pool, unsigned long addr,
+			      size_t size, void **owner)
+{
+	const char *why;
+
+	return free_range(pool, addr, size, owner, &why);
+}
+
+GP_EXPORT void gen_pool_free_owner(struct gen_pool *pool, unsigned long addr,
+				   size_t size, void **owner)
+{
+	const char *why = NULL;
+	int ret = free_range(pool, addr, size, owner, &why);
+
+	if (ret)
+		gpi_report(pool, free_misuse_kind(ret), addr, size,
+			   "gen_pool_free: %s", why);
+}
+
+GP_EXPORT void gen_pool_free(struct gen_pool *pool, unsigned long addr,
+			     size_t size)
+{
+	gen_pool_free_owner(pool, addr, size, NULL);
+}
+
+/* ------------------------------------------------------------ queries */
+
+GP_EXPORT phys_addr_t gen_pool_virt_to_phys(struct gen_pool *pool,
+					    unsigned long addr)
+{
+	const struct gp_chunk *c;
+
+	if (!pool)
+		return GP_NO_PHYS;
+	c = gpi_chunk_of(pool, addr);
+	if (!c || c->pub.phys_addr == GP_NO_PHYS)
+		return GP_NO_PHYS;
+	return c->pub.phys_addr + (addr - c->pub.start_addr);
+}
+
+GP_EXPORT void gen_pool_for_each_chunk(struct gen_pool *pool,
+				       void (*func)(struct gen_pool *pool,
+						    struct gen_pool_chunk *chunk,
+						    void *data),
+				       void *data)
+{
+	struct gp_chunk *c;
+
+	if (!pool || !func)
+		return;
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		func(pool, &c->pub, data);
+}
+
+GP_EXPORT int gen_pool_has_addr(struct gen_pool *pool, unsigned long start,
+				size_t size)
+{
+	const struct gp_chunk *c;
+
+	if (!pool || size == 0)
+		return 0;
+	c = gpi_chunk_of(pool, start);
+	return c && size - 1 <= c->pub.end_addr - start;
+}
+
+GP_EXPORT int addr_in_gen_pool(struct gen_pool *pool, unsigned long start,
+			       size_t size)
+{
+	return gen_pool_has_addr(pool, start, size);
+}
+
+GP_EXPORT size_t gen_pool_avail(struct gen_pool *pool)
+{
+	const struct gp_chunk *c;
+	size_t avail = 0;
+
+	if (!pool)
+		return 0;
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		avail += __atomic_load_n(&c->avail, __ATOMIC_RELAXED);
+	return avail;
+}
+
+GP_EXPORT size_t gen_pool_size(struct gen_pool *pool)
+{
+	const struct gp_chunk *c;
+	size_t size = 0;
+
+	if (!pool)
+		return 0;
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		size += gpi_chunk_size(c);
+	return size;
+}
+
+GP_EXPORT size_t gp_chunk_avail(const struct gen_pool_chunk *chunk)
+{
+	return chunk ? __atomic_load_n(&gpi_chunk(chunk)->avail,
+				       __ATOMIC_RELAXED) : 0;
+}
+
+GP_EXPORT int gp_min_alloc_order(const struct gen_pool *pool)
+{
+	return pool ? pool->min_alloc_order : -EINVAL;
+}
+
+GP_EXPORT void gen_pool_set_algo(struct gen_pool *pool, genpool_algo_t algo,
+				 void *data)
+{
+	if (!pool)
+		return;
+	pool->algo = algo ? algo : gen_pool_first_fit;
+	pool->data = algo ? data : NULL;
+}
+
+GP_EXPORT int gp_set_name(struct gen_pool *pool, const char *name)
+{
+	char *copy = NULL;
+
+	if (!pool)
+		return -EINVAL;
+	if (name) {
+		copy = gpi_meta_strdup(name, pool->nid);
+		if (!copy)
+			return -ENOMEM;
+	}
+	gpi_meta_strfree(pool->name);
+	pool->name = copy;
+	return 0;
+}
+
+GP_EXPORT const char *gp_name(const struct gen_pool *pool)
+{
+	return pool ? pool->name : NULL;
+}

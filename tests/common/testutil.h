@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/common/testutil.h - helpers shared by the test suites.
+ */
+#ifndef GENPOOL_TESTS_TESTUTIL_H
+#define GENPOOL_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "genpool/genalloc.h"
+
+/* The exit status meson reads as "skipped". */
+#define TEST_SKIP 77
+
+/* Misuse reports captured instead of printed. */
+struct captured_misuse {
+	int count;
+	struct gp_misuse_report last;
+	char last_what[256];
+	char last_pool_name[64];
+};
+
+/* A gp_misuse_handler_t that records into a struct captured_misuse. */
+static inline void capture_misuse(const struct gp_misuse_report *r, void *arg)
+{
+	struct captured_misuse *c = arg;
+
+	c->count++;
+	c->last = *r;
+	strncpy(c->last_what, r->what, sizeof(c->last_what) - 1);
+	c->last_what[sizeof(c->last_what) - 1] = '\0';
+	strncpy(c->last_pool_name, r->pool_name, sizeof(c->last_pool_name) - 1);
+	c->last_pool_name[sizeof(c->last_pool_name) - 1] = '\0';
+	c->last.what = c->last_what;
+	c->last.pool_name = c->last_pool_name;
+}
+
+/* Put @pool in report mode with @c capturing its reports. */
+static inline void capture_pool_misuse(struct gen_pool *pool,
+				       struct captured_misuse *c)
+{
+	memset(c, 0, sizeof(*c));
+	gp_set_misuse_policy(pool, GP_MISUSE_REPORT);
+	gp_set_misuse_handler(pool, capture_misuse, c);
+}
+
+/* Anonymous read-write memory of @size bytes, or NULL. */
+static inline void *map_region(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* xorshift64*: a small, seeded, reproducible generator for tests. */
+static inline uint64_t test_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif /* GENPOOL_TESTS_TESTUTIL_H */
