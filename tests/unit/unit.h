@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/unit.h - helpers shared by the unit tests (cmocka).
+ */
+#ifndef GENPOOL_TESTS_UNIT_H
+#define GENPOOL_TESTS_UNIT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <limits.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* A fake address range: genpool never touches managed memory. */
+#define UT_BASE 0x10000UL
+
+/* Create a pool of @order in report mode, capturing misuse into @c. */
+static inline struct gen_pool *ut_pool(int order, struct captured_misuse *c)
+{
+	struct gen_pool *pool = gen_pool_create(order, NUMA_NO_NODE);
+
+	assert_non_null(pool);
+	capture_pool_misuse(pool, c);
+	return pool;
+}
+
+/* Allocate @size bytes at byte @offset of the chunk, asserting the address. */
+static inline void ut_fixed(struct gen_pool *pool, unsigned long chunk,
+			    unsigned long offset, size_t size)
+{
+	struct genpool_data_fixed fd = { .offset = offset };
+
+	assert_int_equal(gen_pool_alloc_algo(pool, size, gen_pool_fixed_alloc,
+					     &fd), chunk + offset);
+}
+
+/* Up to 16 (addr, size) pairs collected by gp_for_each_allocation(). */
+struct ut_allocs {
+	int n;
+	unsigned long addr[16];
+	size_t size[16];
+};
+
+static inline void ut_collect_alloc(struct gen_pool *pool, unsigned long addr,
+				    size_t size, void *data)
+{
+	struct ut_allocs *a = data;
+
+	if (a->n < 16) {
+		a->addr[a->n] = addr;
+		a->size[a->n] = size;
+	}
+	a->n++;
+}
+
+#endif /* GENPOOL_TESTS_UNIT_H */
