@@ -1,32 +1,49 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/algorithms.c - the five genalloc algorithms on the reference search.
+ * core/algorithms.c - the five genalloc algorithms.
  *
- * Each follows the kernel's definition; comments note where the arithmetic
- * is subtle.  A return value >= @size means "no fit".
+ * Each algorithm is written once, against a "finder": a bare bitmap (what a
+ * caller of the public function hands us: the reference search) or a chunk
+ * with hints (what the pool uses: the engine).  The pool recognises the
+ * built-in algorithms by address and runs them on the engine; any other
+ * genpool_algo_t gets the raw bitmap, exactly as in the kernel.
+ * A return value >= the bitmap size means "no fit".
  */
 #include <stddef.h>
 
 #include "bitmap.h"
 #include "pool_internal.h"
+#include "search.h"
 
-GP_EXPORT unsigned long gp_bitmap_find_next_zero_area_off(
-	const unsigned long *map, unsigned long size, unsigned long start,
-	unsigned long nr, unsigned long align_mask, unsigned long align_offset)
+struct finder {
+	const unsigned long *map;
+	unsigned long size;
+	const struct gp_hints *hints;	/* NULL: the reference search */
+};
+
+/* First free run of @nr at or after @start with the given alignment. */
+static unsigned long find(const struct finder *f, unsigned long start,
+			  unsigned long nr, unsigned long align_mask,
+			  unsigned long align_offset)
 {
-	if (!map || nr == 0)
-		return size + 1;
-	return gpi_find_zero_area(map, size, start, nr, align_mask, align_offset);
+	if (!f->hints)
+		return gpi_find_zero_area(f->map, f->size, start, f->size, nr,
+					  align_mask, align_offset);
+	return gpi_engine_find(f->hints, f->map, f->size, start, nr,
+			       align_mask, align_offset);
 }
 
-GP_EXPORT unsigned long gen_pool_first_fit(unsigned long *map,
-					   unsigned long size,
-					   unsigned long start,
-					   unsigned long nr, void *data,
-					   struct gen_pool *pool,
-					   unsigned long start_addr)
+typedef unsigned long (*finder_algo)(const struct finder *f,
+				     unsigned long start, unsigned long nr,
+				     void *data, const struct gen_pool *pool,
+				     unsigned long start_addr);
+
+static unsigned long first_fit(const struct finder *f, unsigned long start,
+			       unsigned long nr, void *data,
+			       const struct gen_pool *pool,
+			       unsigned long start_addr)
 {
-	return gpi_find_zero_area(map, size, start, nr, 0, 0);
+	return find(f, start, nr, 0, 0);
 }
 
 /*
@@ -34,23 +51,21 @@ GP_EXPORT unsigned long gen_pool_first_fit(unsigned long *map,
  * a multiple of @align.  The chunk's own misalignment becomes the search's
  * bit offset.  An alignment below the unit means no constraint.
  */
-GP_EXPORT unsigned long gen_pool_first_fit_align(unsigned long *map,
-						 unsigned long size,
-						 unsigned long start,
-						 unsigned long nr, void *data,
-						 struct gen_pool *pool,
-						 unsigned long start_addr)
+static unsigned long first_fit_align(const struct finder *f,
+				     unsigned long start, unsigned long nr,
+				     void *data, const struct gen_pool *pool,
+				     unsigned long start_addr)
 {
 	const struct genpool_data_align *d = data;
 	unsigned long align, order, mask, offset;
 
 	if (!d || d->align <= 0 || (d->align & (d->align - 1)) || !pool)
-		return size;
+		return f->size;
 	align = (unsigned long)d->align;
 	order = (unsigned long)pool->min_alloc_order;
 	mask = ((align + (1UL << order) - 1) >> order) - 1;
 	offset = (start_addr & (align - 1)) >> order;
-	return gpi_find_zero_area(map, size, start, nr, mask, offset);
+	return find(f, start, nr, mask, offset);
 }
 
 /* Smallest power of two >= @n (n >= 1). */
@@ -59,63 +74,106 @@ static unsigned long roundup_pow2(unsigned long n)
 	return n <= 1 ? 1 : 1UL << (GP_WORD_BITS - (unsigned long)__builtin_clzl(n - 1));
 }
 
-GP_EXPORT unsigned long gen_pool_first_fit_order_align(unsigned long *map,
-						       unsigned long size,
-						       unsigned long start,
-						       unsigned long nr,
-						       void *data,
-						       struct gen_pool *pool,
-						       unsigned long start_addr)
+static unsigned long order_align(const struct finder *f, unsigned long start,
+				 unsigned long nr, void *data,
+				 const struct gen_pool *pool,
+				 unsigned long start_addr)
 {
 	if (nr > 1UL << (GP_WORD_BITS - 2))
-		return size;
-	return gpi_find_zero_area(map, size, start, nr, roundup_pow2(nr) - 1, 0);
+		return f->size;
+	return find(f, start, nr, roundup_pow2(nr) - 1, 0);
 }
 
 /*
  * The kernel's best fit: visit every hole that fits and keep the smallest,
  * the lowest one among equals; stop early on an exact fit.
  */
-GP_EXPORT unsigned long gen_pool_best_fit(unsigned long *map,
-					  unsigned long size,
-					  unsigned long start,
-					  unsigned long nr, void *data,
-					  struct gen_pool *pool,
-					  unsigned long start_addr)
+static unsigned long best_fit(const struct finder *f, unsigned long start,
+			      unsigned long nr, void *data,
+			      const struct gen_pool *pool,
+			      unsigned long start_addr)
 {
-	unsigned long best = size, best_len = ~0UL, hole, hole_end;
+	unsigned long best = f->size, best_len = ~0UL, hole, hole_end;
 
-	hole = gpi_find_zero_area(map, size, start, nr, 0, 0);
-	while (hole < size) {
-		hole_end = gpi_find_next_bit(map, size, hole + nr);
+	for (hole = find(f, start, nr, 0, 0); hole < f->size;
+	     hole = find(f, hole_end + 1, nr, 0, 0)) {
+		hole_end = gpi_find_next_bit(f->map, f->size, hole + nr);
 		if (hole_end - hole < best_len) {
 			best_len = hole_end - hole;
 			best = hole;
 			if (best_len == nr)
 				break;
 		}
-		if (hole_end >= size)
+		if (hole_end >= f->size)
 			break;
-		hole = gpi_find_zero_area(map, size, hole_end + 1, nr, 0, 0);
 	}
 	return best;
 }
 
-GP_EXPORT unsigned long gen_pool_fixed_alloc(unsigned long *map,
-					     unsigned long size,
-					     unsigned long start,
-					     unsigned long nr, void *data,
-					     struct gen_pool *pool,
-					     unsigned long start_addr)
+static unsigned long fixed(const struct finder *f, unsigned long start,
+			   unsigned long nr, void *data,
+			   const struct gen_pool *pool, unsigned long start_addr)
 {
 	const struct genpool_data_fixed *d = data;
 	unsigned long bit;
 
 	if (!d || !pool || (d->offset & ((1UL << pool->min_alloc_order) - 1)))
-		return size;
+		return f->size;
 	bit = d->offset >> pool->min_alloc_order;
 	/* A retry after a lost race starts past the offset: no fit. */
-	if (start > bit || bit >= size || nr > size - bit)
-		return size;
-	return gpi_bitmap_any_set(map, bit, nr) ? size : bit;
+	if (start > bit || bit >= f->size || nr > f->size - bit)
+		return f->size;
+	return gpi_bitmap_any_set(f->map, bit, nr) ? f->size : bit;
+}
+
+/* The public algorithms: the same code on the reference search. */
+#define GP_PUBLIC_ALGO(name, impl)                                           \
+	GP_EXPORT unsigned long name(unsigned long *map, unsigned long size, \
+				     unsigned long start, unsigned long nr,  \
+				     void *data, struct gen_pool *pool,      \
+				     unsigned long start_addr)               \
+	{                                                                    \
+		struct finder f = { .map = map, .size = size };              \
+		return impl(&f, start, nr, data, pool, start_addr);          \
+	}
+
+GP_PUBLIC_ALGO(gen_pool_first_fit, first_fit)
+GP_PUBLIC_ALGO(gen_pool_first_fit_align, first_fit_align)
+GP_PUBLIC_ALGO(gen_pool_first_fit_order_align, order_align)
+GP_PUBLIC_ALGO(gen_pool_best_fit, best_fit)
+GP_PUBLIC_ALGO(gen_pool_fixed_alloc, fixed)
+
+static const struct {
+	genpool_algo_t algo;
+	finder_algo impl;
+} builtins[] = {
+	{ gen_pool_first_fit, first_fit },
+	{ gen_pool_first_fit_align, first_fit_align },
+	{ gen_pool_first_fit_order_align, order_align },
+	{ gen_pool_best_fit, best_fit },
+	{ gen_pool_fixed_alloc, fixed },
+};
+
+unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
+			   genpool_algo_t algo, void *data,
+			   unsigned long start, unsigned long nr)
+{
+	struct finder f = { .map = c->map, .size = c->nbits,
+			    .hints = &c->hints };
+
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (builtins[i].algo == algo)
+			return builtins[i].impl(&f, start, nr, data, pool,
+						c->pub.start_addr);
+	return algo(c->map, c->nbits, start, nr, data, pool, c->pub.start_addr);
+}
+
+GP_EXPORT unsigned long gp_bitmap_find_next_zero_area_off(
+	const unsigned long *map, unsigned long size, unsigned long start,
+	unsigned long nr, unsigned long align_mask, unsigned long align_offset)
+{
+	if (!map || nr == 0)
+		return size + 1;
+	return gpi_find_zero_area(map, size, start, size, nr, align_mask,
+				  align_offset);
 }

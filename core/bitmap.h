@@ -73,13 +73,16 @@ unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 				     unsigned long size, unsigned long start);
 
 /*
- * The reference search: the first run of @nr clear bits at or after @start
- * whose first bit b satisfies ((b + @align_offset) & @align_mask) == 0.
- * Returns b, or a value > @size when there is none (as the kernel does).
+ * The reference search: the first run of @nr clear bits starting at b, with
+ * @start <= b < @limit, inside [0, @size), whose first bit satisfies
+ * ((b + @align_offset) & @align_mask) == 0.  Returns b, or @size + 1 when
+ * there is none (any value > @size means "no fit", as in the kernel).
+ * With @limit == @size this is the kernel's bitmap_find_next_zero_area_off;
+ * the engine passes a block's end as @limit.
  */
 unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
-				 unsigned long start, unsigned long nr,
-				 unsigned long align_mask,
+				 unsigned long start, unsigned long limit,
+				 unsigned long nr, unsigned long align_mask,
 				 unsigned long align_offset);
 
 /* Are all bits in [@start, @start + @nr) set? */

@@ -41,8 +41,8 @@ unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 }
 
 unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
-				 unsigned long start, unsigned long nr,
-				 unsigned long align_mask,
+				 unsigned long start, unsigned long limit,
+				 unsigned long nr, unsigned long align_mask,
 				 unsigned long align_offset)
 {
 	unsigned long index, end, busy;
@@ -52,7 +52,7 @@ unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
 		index = ((index + align_offset + align_mask) & ~align_mask) -
 			align_offset;
 		/* Overflow-safe form of "index + nr > size". */
-		if (index > size || nr > size - index)
+		if (index >= limit || index > size || nr > size - index)
 			return size + 1;
 		end = index + nr;
 		busy = gpi_find_next_bit(map, end, index);

@@ -90,16 +90,22 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 	return pool;
 }
 
+/* Free a chunk's metadata. */
+static void free_chunk(struct gp_chunk *c)
+{
+	gpi_meta_free(c->map, 3 * gpi_bitmap_words(c->nbits) *
+			      sizeof(unsigned long));
+	gpi_meta_free(c->hints.lg, gpi_hint_bytes(c->nbits));
+	gpi_meta_free(c, sizeof(*c));
+}
+
 void gpi_pool_release(struct gen_pool *pool)
 {
 	struct gp_chunk *c, *next;
-	size_t words;
 
 	for (c = pool->chunks; c; c = next) {
 		next = c->next;
-		words = gpi_bitmap_words(c->nbits);
-		gpi_meta_free(c->map, 3 * words * sizeof(unsigned long));
-		gpi_meta_free(c, sizeof(*c));
+		free_chunk(c);
 	}
 	pthread_mutex_destroy(&pool->add_lock);
 	gpi_meta_strfree(pool->name);
@@ -194,6 +200,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 	const char *why;
 	struct gp_chunk *c;
 	unsigned long nbits, words;
+	uint8_t *hints;
 	int ret = 0;
 
 	if (!pool) {
@@ -212,14 +219,18 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 	c = gpi_meta_zalloc(sizeof(*c), nid);
 	if (!c)
 		return -ENOMEM;
+	c->nbits = nbits;
 	c->map = gpi_meta_zalloc(3 * words * sizeof(unsigned long), nid);
-	if (!c->map) {
-		gpi_meta_free(c, sizeof(*c));
+	hints = gpi_meta_zalloc(gpi_hint_bytes(nbits), nid);
+	if (!c->map || !hints) {
+		gpi_meta_free(hints, gpi_hint_bytes(nbits));
+		c->hints.lg = NULL;
+		free_chunk(c);
 		return -ENOMEM;
 	}
+	gpi_hints_init(&c->hints, hints, nbits);
 	c->first = c->map + words;
 	c->last = c->first + words;
-	c->nbits = nbits;
 	c->avail = size;
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
@@ -239,8 +250,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		gpi_report_only(pool, GP_MISUSE_BAD_ARGUMENT, virt, size,
 				"gen_pool_add_owner: overlaps a chunk "
 				"already in the pool");
-		gpi_meta_free(c->map, 3 * words * sizeof(unsigned long));
-		gpi_meta_free(c, sizeof(*c));
+		free_chunk(c);
 	}
 	return ret;
 }
@@ -268,12 +278,12 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	unsigned long bit = 0, tries;
 
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
-		bit = algo(c->map, c->nbits, bit, nr, data, pool,
-			   c->pub.start_addr);
+		bit = gpi_algo_run(pool, c, algo, data, bit, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit)
 			return ULONG_MAX;
 		if (gpi_bitmap_claim(c->map, bit, nr)) {
+			gpi_hints_update(&c->hints, c->map, c->nbits, bit, nr);
 			gpi_bitmap_set_bit(c->first, bit);
 			gpi_bitmap_set_bit(c->last, bit + nr - 1);
 			return bit;
@@ -458,6 +468,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 {
 	struct gp_chunk *c;
 	unsigned long nr, bit;
+	bool released;
 	int ret;
 
 	if (owner)
@@ -495,7 +506,9 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 	}
 	gpi_bitmap_clear_bit(c->first, bit);
 	gpi_bitmap_clear_bit(c->last, bit + nr - 1);
-	if (!gpi_bitmap_release(c->map, bit, nr)) {
+	released = gpi_bitmap_release(c->map, bit, nr);
+	gpi_hints_update(&c->hints, c->map, c->nbits, bit, nr);
+	if (!released) {
 		*why = "range was freed concurrently by another thread";
 		return -EALREADY;
 	}

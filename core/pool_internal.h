@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "genpool/genalloc.h"
+#include "bitmap.h"
+#include "search.h"
 
 #if defined(__GNUC__)
 #define GP_EXPORT __attribute__((visibility("default")))
@@ -34,6 +36,7 @@ struct gp_chunk {
 	unsigned long *map;
 	unsigned long *first;
 	unsigned long *last;
+	struct gp_hints hints;		/* the engine's per-block hints */
 };
 
 struct gen_pool {
@@ -71,6 +74,12 @@ static inline size_t gpi_chunk_size(const struct gp_chunk *chunk)
 {
 	return chunk->pub.end_addr - chunk->pub.start_addr + 1;
 }
+
+/* Run @algo on @c from bit @start for @nr units; built-in algorithms run
+ * on the search engine (core/algorithms.c). */
+unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
+			   genpool_algo_t algo, void *data,
+			   unsigned long start, unsigned long nr);
 
 /* Length in units of the live allocation whose first unit is @bit. */
 unsigned long gpi_allocation_units(const struct gp_chunk *chunk,

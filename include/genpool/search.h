@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * genpool/search.h - choosing the central pool's search path.
+ *
+ * The built-in algorithms run on a search engine with per-block hints and
+ * vector kernels, chosen at run time from the CPU's features.  The paths
+ * can be forced, for tests and benchmarks, with the environment variable
+ * GENPOOL_SEARCH=reference|word|avx2|avx512 (read once, at first use) or
+ * with gp_search_set_path().  Every path returns the same addresses; only
+ * the time differs.  The reference path is the kernel's scalar search.
+ */
+#ifndef GENPOOL_SEARCH_H
+#define GENPOOL_SEARCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** enum gp_search_path - how the central pool searches its bitmaps. */
+enum gp_search_path {
+	GP_SEARCH_AUTO = 0,	/* the fastest path this CPU supports */
+	GP_SEARCH_REFERENCE,	/* the kernel's scalar search, no hints */
+	GP_SEARCH_WORD,		/* hints scanned a word at a time */
+	GP_SEARCH_AVX2,		/* hints scanned 32 blocks at a time */
+	GP_SEARCH_AVX512,	/* hints scanned 64 blocks at a time */
+};
+
+/**
+ * gp_search_set_path - force a search path for the whole process.
+ * @path: a path, or GP_SEARCH_AUTO for the fastest supported one
+ *
+ * Returns 0, -EINVAL for an unknown path, or -ENOTSUP if this CPU (or this
+ * build) cannot run @path.  Context: thread-safe; allocations already
+ * searching finish on the path they started with.
+ */
+int gp_search_set_path(enum gp_search_path path);
+
+/** gp_search_get_path - the path in force (never GP_SEARCH_AUTO). */
+enum gp_search_path gp_search_get_path(void);
+
+/** gp_search_path_supported - 1 if this CPU and build can run @path. */
+int gp_search_path_supported(enum gp_search_path path);
+
+/** gp_search_path_name - "reference", "word", "avx2", "avx512" or "auto". */
+const char *gp_search_path_name(enum gp_search_path path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GENPOOL_SEARCH_H */

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/engine/test_search_diff.c - every engine path against the scalar
+ * reference search, on the same bitmaps.
+ *
+ * Small bitmaps (1..1100 bits, every word and block boundary) are checked
+ * for every start and many run lengths and alignments; large bitmaps
+ * (random, sparse, dense, phased, adversarial) for random queries.  The
+ * engine must return exactly the reference's bit, or "no fit" when the
+ * reference finds none.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitmap.h"
+#include "search.h"
+#include "testutil.h"
+
+static unsigned long mismatches, queries;
+
+struct bitmap_under_test {
+	unsigned long *map;
+	unsigned long nbits;
+	struct gp_hints hints;
+	uint8_t *hint_mem;
+};
+
+static void but_init(struct bitmap_under_test *b, unsigned long nbits)
+{
+	b->nbits = nbits;
+	b->map = calloc(gpi_bitmap_words(nbits) + 1, sizeof(unsigned long));
+	b->hint_mem = calloc(1, gpi_hint_bytes(nbits));
+	if (!b->map || !b->hint_mem)
+		abort();
+	gpi_hints_init(&b->hints, b->hint_mem, nbits);
+}
+
+static void but_free(struct bitmap_under_test *b)
+{
+	free(b->map);
+	free(b->hint_mem);
+}
+
+/* Hints for the whole bitmap after it was filled directly. */
+static void but_sync(struct bitmap_under_test *b)
+{
+	gpi_hints_update(&b->hints, b->map, b->nbits, 0, b->nbits);
+}
+
+static void set_bit_to(struct bitmap_under_test *b, unsigned long i, int busy)
+{
+	if (busy)
+		b->map[i / GP_WORD_BITS] |= 1UL << (i % GP_WORD_BITS);
+	else
+		b->map[i / GP_WORD_BITS] &= ~(1UL << (i % GP_WORD_BITS));
+}
+
+/* Compare one query on every supported engine path. */
+static void check_query(struct bitmap_under_test *b, unsigned long start,
+			unsigned long nr, unsigned long mask,
+			unsigned long off, const char *what)
+{
+	static const enum gp_search_path paths[] = {
+		GP_SEARCH_WORD, GP_SEARCH_AVX2, GP_SEARCH_AVX512,
+	};
+	unsigned long want, got;
+
+	want = gpi_find_zero_area(b->map, b->nbits, start, b->nbits, nr,
+				  mask, off);
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		if (!gp_search_path_supported(paths[p]))
+			continue;
+		gp_search_set_path(paths[p]);
+		got = gpi_engine_find(&b->hints, b->map, b->nbits, start, nr,
+				      mask, off);
+		queries++;
+		if ((want < b->nbits) != (got < b->nbits) ||
+		    (want < b->nbits && want != got)) {
+			if (mismatches++ < 10)
+				fprintf(stderr, "MISMATCH %s path=%s nbits=%lu "
+					"start=%lu nr=%lu mask=%lu off=%lu: "
+					"reference %lu engine %lu\n", what,
+					gp_search_path_name(paths[p]), b->nbits,
+					start, nr, mask, off, want, got);
+		}
+	}
+}
+
+/* Every start, run lengths 1..70 and some long ones, three alignments. */
+static void small_bitmaps(void)
+{
+	static const unsigned long sizes[] = {
+		1, 2, 63, 64, 65, 127, 128, 129, 511, 512, 513, 600, 1023,
+		1024, 1025, 1100,
+	};
+	static const unsigned long masks[] = { 0, 3, 63 };
+	uint64_t seed = 42;
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (int pattern = 0; pattern < 4; pattern++) {
+			struct bitmap_under_test b;
+
+			but_init(&b, sizes[s]);
+			for (unsigned long i = 0; i < b.nbits; i++) {
+				uint64_t r = test_rand(&seed);
+				int busy = pattern == 0 ? 0 :
+					   pattern == 1 ? (r % 2) :
+					   pattern == 2 ? (r % 10 != 0) :
+					   /* long runs around boundaries */
+					   ((i / 61) % 3 == 0);
+				set_bit_to(&b, i, busy);
+			}
+			but_sync(&b);
+			for (unsigned long start = 0; start < b.nbits; start++)
+				for (unsigned long nr = 1; nr <= 70 && nr <= b.nbits; nr++)
+					for (size_t m = 0; m < 3; m++)
+						check_query(&b, start, nr, masks[m],
+							    nr % 3, "small");
+			for (unsigned long nr = 250; nr <= b.nbits; nr += 131)
+				check_query(&b, 0, nr, 0, 0, "small-long");
+			but_free(&b);
+		}
+	}
+}
+
+/* Fill [lo, hi) of @b with density @busy_pct percent. */
+static void fill_random(struct bitmap_under_test *b, unsigned long lo,
+			unsigned long hi, unsigned busy_pct, uint64_t *seed)
+{
+	for (unsigned long i = lo; i < hi; i++)
+		set_bit_to(b, i, test_rand(seed) % 100 < busy_pct);
+}
+
+static void large_bitmaps(void)
+{
+	const unsigned long nbits = 1UL << 20;
+	static const unsigned pcts[] = { 0, 50, 90, 99, 100 };
+	uint64_t seed = 7;
+
+	for (size_t p = 0; p < sizeof(pcts) / sizeof(pcts[0]) + 2; p++) {
+		struct bitmap_under_test b;
+
+		but_init(&b, nbits);
+		if (p < sizeof(pcts) / sizeof(pcts[0])) {
+			fill_random(&b, 0, nbits, pcts[p], &seed);
+		} else if (p == sizeof(pcts) / sizeof(pcts[0])) {
+			/* phased: dense, sparse and full stretches */
+			for (unsigned long lo = 0; lo < nbits; lo += 65536)
+				fill_random(&b, lo, lo + 65536,
+					    (unsigned)((lo / 65536) % 4) * 33,
+					    &seed);
+		} else {
+			/* adversary: holes of 255..257 and 511..513 units that
+			 * straddle block edges, separated by one busy unit */
+			memset(b.map, 0xff, gpi_bitmap_words(nbits) * 8);
+			for (unsigned long at = 300; at + 600 < nbits; at += 1400) {
+				unsigned long len = 255 + (at / 1400) % 3 +
+						    ((at / 1400) % 2) * 256;
+				for (unsigned long i = at; i < at + len; i++)
+					set_bit_to(&b, i, 0);
+			}
+		}
+		but_sync(&b);
+		for (int q = 0; q < 3000; q++) {
+			unsigned long start = test_rand(&seed) % nbits;
+			unsigned long nr = 1 + test_rand(&seed) % (q % 3 ? 64 : 4096);
+			unsigned long mask = (1UL << (test_rand(&seed) % 8)) - 1;
+
+			check_query(&b, q % 2 ? 0 : start, nr, mask,
+				    test_rand(&seed) % 8, "large");
+		}
+		but_free(&b);
+	}
+}
+
+/*
+ * Runs that exist only across a block edge: everything busy except the
+ * last @s units of block 1 and the first @p units of block 2 (and, with
+ * p == 512, all of block 2 and a prefix of block 3), for many (s, p).
+ */
+static void edge_runs(void)
+{
+	static const unsigned long lens[] = {
+		0, 1, 2, 3, 31, 32, 63, 64, 65, 127, 128, 200, 254, 255, 256,
+		300, 511, 512,
+	};
+	const size_t n = sizeof(lens) / sizeof(lens[0]);
+
+	for (size_t a = 0; a < n; a++) {
+		for (size_t c = 0; c < n; c++) {
+			unsigned long s = lens[a], p = lens[c];
+			struct bitmap_under_test b;
+
+			but_init(&b, 4 * GP_BLOCK_BITS);
+			memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
+			for (unsigned long i = 2 * GP_BLOCK_BITS - s;
+			     i < 2 * GP_BLOCK_BITS + p; i++)
+				set_bit_to(&b, i, 0);
+			if (p == GP_BLOCK_BITS)
+				for (unsigned long i = 3 * GP_BLOCK_BITS;
+				     i < 3 * GP_BLOCK_BITS + 100; i++)
+					set_bit_to(&b, i, 0);
+			but_sync(&b);
+			for (unsigned long nr = 1; nr <= s + p + 101; nr++)
+				check_query(&b, nr % 2 ? 0 : GP_BLOCK_BITS, nr,
+					    0, 0, "edge");
+			but_free(&b);
+		}
+	}
+}
+
+/* Hints maintained incrementally (claims and releases) stay exact. */
+static void incremental_hints(void)
+{
+	struct bitmap_under_test b;
+	uint64_t seed = 99;
+
+	but_init(&b, 70000);
+	for (int op = 0; op < 20000; op++) {
+		unsigned long at = test_rand(&seed) % b.nbits;
+		unsigned long nr = 1 + test_rand(&seed) % 900;
+
+		if (nr > b.nbits - at)
+			nr = b.nbits - at;
+		if (op % 2 == 0) {
+			if (gpi_bitmap_claim(b.map, at, nr))
+				gpi_hints_update(&b.hints, b.map, b.nbits, at, nr);
+		} else {
+			for (unsigned long i = at; i < at + nr; i++)
+				set_bit_to(&b, i, 0);
+			gpi_hints_update(&b.hints, b.map, b.nbits, at, nr);
+		}
+		if (op % 50 == 0)
+			check_query(&b, test_rand(&seed) % b.nbits,
+				    1 + test_rand(&seed) % 600, 0, 0,
+				    "incremental");
+	}
+	but_free(&b);
+}
+
+int main(void)
+{
+	printf("paths: word%s%s\n",
+	       gp_search_path_supported(GP_SEARCH_AVX2) ? " avx2" : "",
+	       gp_search_path_supported(GP_SEARCH_AVX512) ? " avx512" :
+	       " (avx512: not on this CPU, not checked)");
+	small_bitmaps();
+	large_bitmaps();
+	edge_runs();
+	incremental_hints();
+	printf("engine-diff: %lu queries, %lu mismatches\n", queries, mismatches);
+	return mismatches ? 1 : 0;
+}
