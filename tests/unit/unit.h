@@ -57,4 +57,22 @@ static inline void ut_collect_alloc(struct gen_pool *pool, unsigned long addr,
 	a->n++;
 }
 
+/* Free every live allocation of @pool (16 at a time); returns how many. */
+static inline long ut_free_all(struct gen_pool *pool)
+{
+	struct ut_allocs a;
+	long total = 0;
+	int i;
+
+	do {
+		a.n = 0;
+		gp_for_each_allocation(pool, ut_collect_alloc, &a);
+		for (i = 0; i < a.n && i < 16; i++)
+			assert_int_equal(gp_free_checked(pool, a.addr[i],
+							 a.size[i], NULL), 0);
+		total += i;
+	} while (a.n > 0);
+	return total;
+}
+
 #endif /* GENPOOL_TESTS_UNIT_H */
