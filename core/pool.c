@@ -184,6 +184,9 @@ static const char *bad_chunk(const struct gen_pool *pool, unsigned long virt,
 		return "size is not a multiple of the pool's unit";
 	if (virt == 0)
 		return "address 0 is the allocation failure value";
+	/* The alignment arithmetic (as the kernel's) assumes it. */
+	if (virt & (unit_of(pool) - 1))
+		return "address is not a multiple of the pool's unit";
 	if (size - 1 > ULONG_MAX - virt)
 		return "range wraps around the address space";
 	if (phys != GP_NO_PHYS && size - 1 > GP_NO_PHYS - 1 - phys)
@@ -292,6 +295,14 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	return ULONG_MAX;
 }
 
+/* Count a failed allocation on @pool (the failure path only: no shared
+ * cache line on the success path). */
+static void count_failure(struct gen_pool *pool)
+{
+	if (pool)
+		__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
+}
+
 GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 			       genpool_algo_t algo, void *data,
 			       unsigned long *addr, void **owner)
@@ -307,8 +318,10 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 	if (!pool || !addr)
 		return -EINVAL;
 	nr = units_for(pool, size);
-	if (!nr)
-		goto fail_inval;
+	if (!nr) {
+		count_failure(pool);
+		return -EINVAL;
+	}
 	if (!algo) {
 		algo = pool->algo;
 		data = pool->data;
@@ -328,11 +341,21 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 			*owner = c->pub.owner;
 		return 0;
 	}
-	__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
+	count_failure(pool);
 	return -ENOMEM;
-fail_inval:
-	__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
-	return -EINVAL;
+}
+
+/* gp_alloc_checked() with the kernel's shape: 0 and errno on failure. */
+static unsigned long alloc_or_errno(struct gen_pool *pool, size_t size,
+				    genpool_algo_t algo, void *data,
+				    void **owner)
+{
+	unsigned long addr;
+	int ret = gp_alloc_checked(pool, size, algo, data, &addr, owner);
+
+	if (ret)
+		errno = -ret;
+	return addr;
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
@@ -340,30 +363,20 @@ GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
 						  genpool_algo_t algo,
 						  void *data, void **owner)
 {
-	unsigned long addr;
-	int ret;
-
 	if (!algo) {
 		if (owner)
 			*owner = NULL;
+		count_failure(pool);
 		errno = EINVAL;
 		return 0;
 	}
-	ret = gp_alloc_checked(pool, size, algo, data, &addr, owner);
-	if (ret)
-		errno = -ret;
-	return addr;
+	return alloc_or_errno(pool, size, algo, data, owner);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_owner(struct gen_pool *pool,
 					     size_t size, void **owner)
 {
-	if (!pool) {
-		errno = EINVAL;
-		return 0;
-	}
-	return gen_pool_alloc_algo_owner(pool, size, pool->algo, pool->data,
-					 owner);
+	return alloc_or_errno(pool, size, NULL, NULL, owner);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_algo(struct gen_pool *pool, size_t size,
@@ -374,7 +387,7 @@ GP_EXPORT unsigned long gen_pool_alloc_algo(struct gen_pool *pool, size_t size,
 
 GP_EXPORT unsigned long gen_pool_alloc(struct gen_pool *pool, size_t size)
 {
-	return gen_pool_alloc_owner(pool, size, NULL);
+	return alloc_or_errno(pool, size, NULL, NULL, NULL);
 }
 
 GP_EXPORT void *gen_pool_dma_alloc_algo(struct gen_pool *pool, size_t size,
@@ -393,11 +406,11 @@ GP_EXPORT void *gen_pool_dma_alloc_algo(struct gen_pool *pool, size_t size,
 GP_EXPORT void *gen_pool_dma_alloc(struct gen_pool *pool, size_t size,
 				   dma_addr_t *dma)
 {
-	if (!pool) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return gen_pool_dma_alloc_algo(pool, size, dma, pool->algo, pool->data);
+	unsigned long addr = alloc_or_errno(pool, size, NULL, NULL, NULL);
+
+	if (addr && dma)
+		*dma = gen_pool_virt_to_phys(pool, addr);
+	return (void *)addr;
 }
 
 GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
@@ -406,6 +419,7 @@ GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
 	struct genpool_data_align data = { .align = align };
 
 	if (align <= 0 || (align & (align - 1))) {
+		count_failure(pool);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -468,6 +482,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 {
 	struct gp_chunk *c;
 	unsigned long nr, bit;
+	size_t bytes;
 	bool released;
 	int ret;
 
@@ -496,6 +511,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		*why = "range runs past the end of its chunk";
 		return -ERANGE;
 	}
+	bytes = (size_t)nr << pool->min_alloc_order;
 	ret = check_exact_allocation(c, bit, nr);
 	if (ret) {
 		*why = ret == -EALREADY ?
@@ -506,14 +522,16 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 	}
 	gpi_bitmap_clear_bit(c->first, bit);
 	gpi_bitmap_clear_bit(c->last, bit + nr - 1);
+	/* Credit avail before the units can be claimed again, so that a
+	 * racing allocation's debit never takes it below zero. */
+	__atomic_fetch_add(&c->avail, bytes, __ATOMIC_RELAXED);
 	released = gpi_bitmap_release(c->map, bit, nr);
 	gpi_hints_update(&c->hints, c->map, c->nbits, bit, nr);
 	if (!released) {
+		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
 		*why = "range was freed concurrently by another thread";
 		return -EALREADY;
 	}
-	__atomic_fetch_add(&c->avail, (size_t)nr << pool->min_alloc_order,
-			   __ATOMIC_RELAXED);
 	if (owner)
 		*owner = c->pub.owner;
 	return 0;

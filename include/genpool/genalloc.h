@@ -124,7 +124,8 @@ void gen_pool_destroy(struct gen_pool *pool);
  * gp_destroy_checked - destroy a pool unless it has live allocations.
  * @pool: the pool
  *
- * Returns 0 when destroyed, -EINVAL for NULL, -EBUSY (pool left intact, not
+ * Returns 0 when destroyed, -EINVAL for NULL, -EPERM if a device owns the
+ * pool (destroying the device destroys it), -EBUSY (pool left intact, not
  * reported, whatever the policy) if allocations are still live.
  */
 int gp_destroy_checked(struct gen_pool *pool);
