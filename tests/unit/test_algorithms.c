@@ -282,6 +282,65 @@ static void test_fixed_alloc(void **state)
 	gen_pool_destroy(pool);
 }
 
+/*
+ * A 2048-unit chunk (four 512-bit blocks, the search engine's leaf size)
+ * with runs that cross block boundaries: every built-in algorithm must give
+ * the same placements as on a one-block chunk.
+ */
+static void test_multi_block_placements(void **state)
+{
+	struct captured_misuse cap;
+	struct gen_pool *pool = ut_pool(0, &cap);
+	struct genpool_data_align ad = { .align = 256 };
+	struct genpool_data_fixed fd = { .offset = 1020 };
+	unsigned long a;
+
+	assert_int_equal(gen_pool_add(pool, UT_BASE, 2048, NUMA_NO_NODE), 0);
+	/* Busy: [0,500) [520,1000) [1030,1500) [1540,2040).  Holes:
+	 * [500,520)=20 across nothing, [1000,1030)=30 across 1024,
+	 * [1500,1540)=40 across 1536, [2040,2048)=8. */
+	ut_fixed(pool, UT_BASE, 0, 500);
+	ut_fixed(pool, UT_BASE, 520, 480);
+	ut_fixed(pool, UT_BASE, 1030, 470);
+	ut_fixed(pool, UT_BASE, 1540, 500);
+
+	a = alloc_at(pool, 25, gen_pool_first_fit, NULL, UT_BASE + 1000);
+	gen_pool_free(pool, a, 25);
+	a = alloc_at(pool, 31, gen_pool_first_fit, NULL, UT_BASE + 1500);
+	gen_pool_free(pool, a, 31);
+	no_fit(pool, 41, gen_pool_first_fit, NULL);
+	a = alloc_at(pool, 8, gen_pool_best_fit, NULL, UT_BASE + 2040);
+	gen_pool_free(pool, a, 8);
+	a = alloc_at(pool, 21, gen_pool_best_fit, NULL, UT_BASE + 1000);
+	gen_pool_free(pool, a, 21);
+	a = alloc_at(pool, 35, gen_pool_best_fit, NULL, UT_BASE + 1500);
+	gen_pool_free(pool, a, 35);
+	/* 16 units -> 16-aligned from the start: 512 would run into the busy
+	 * 520, 1008 fits below 1024. */
+	a = alloc_at(pool, 16, gen_pool_first_fit_order_align, NULL,
+		     UT_BASE + 1008);
+	gen_pool_free(pool, a, 16);
+	/* 32 units -> 32-aligned: 1504 is the first that fits. */
+	a = alloc_at(pool, 32, gen_pool_first_fit_order_align, NULL,
+		     UT_BASE + 1504);
+	gen_pool_free(pool, a, 32);
+	/* Absolute alignment (UT_BASE is 64 KiB aligned): free room at the
+	 * aligned offsets is 8 units at 512, 6 at 1024, 4 at 1536. */
+	a = alloc_at(pool, 8, gen_pool_first_fit_align, &ad, UT_BASE + 512);
+	gen_pool_free(pool, a, 8);
+	no_fit(pool, 9, gen_pool_first_fit_align, &ad);
+	ad.align = 1024;
+	a = alloc_at(pool, 6, gen_pool_first_fit_align, &ad, UT_BASE + 1024);
+	gen_pool_free(pool, a, 6);
+	no_fit(pool, 7, gen_pool_first_fit_align, &ad);
+	a = alloc_at(pool, 10, gen_pool_fixed_alloc, &fd, UT_BASE + 1020);
+	no_fit(pool, 10, gen_pool_fixed_alloc, &fd);
+	gen_pool_free(pool, a, 10);
+	assert_int_equal(gen_pool_avail(pool), 98);
+	assert_int_equal(cap.count, 0);
+	gen_pool_destroy(pool);
+}
+
 /* ------------------------------------------------- user-written algorithms */
 
 struct last_fit_log {
@@ -563,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_best_fit),
 		cmocka_unit_test(test_best_fit_per_chunk),
 		cmocka_unit_test(test_fixed_alloc),
+		cmocka_unit_test(test_multi_block_placements),
 		cmocka_unit_test(test_user_algorithm),
 		cmocka_unit_test(test_garbage_algorithm),
 		cmocka_unit_test(test_algorithms_on_raw_bitmap),
