@@ -5,6 +5,8 @@
  *
  * Input layout (every read past the end yields 0, so any input is valid):
  *   byte 0        pool order (0..12 mostly, up to GP_MAX_ORDER)
+ *   byte 1        search path (% 5: auto, reference, word, avx2, avx512;
+ *                 one this CPU cannot run means auto)
  *   then ops      one selector byte each, followed by its arguments
  *
  * The shadow keeps, per chunk, which allocation owns each unit.  Any
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "genpool/genalloc.h"
+#include "genpool/search.h"
 #include "testutil.h"
 
 #define FZ_MAX_CHUNKS 8
@@ -534,6 +537,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->unit = 1UL << f->order;
 	/* Chunk plus its offset stay inside a 2^44-byte slot. */
 	f->max_bits = f->order > 31 ? 1UL << (43 - f->order) : 4096;
+	/* Every path must give the same answers; the shadow cannot tell
+	 * them apart, so any path may serve any input. */
+	if (gp_search_set_path((enum gp_search_path)(get8(f) % 5)) != 0)
+		FZ_ASSERT(gp_search_set_path(GP_SEARCH_AUTO) == 0);
 	f->pool = gen_pool_create(f->order, NUMA_NO_NODE);
 	FZ_ASSERT(f->pool != NULL);
 	capture_pool_misuse(f->pool, &f->cap);

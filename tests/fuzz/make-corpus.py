@@ -4,6 +4,7 @@
 
 Each file is one operation sequence in the target's byte format:
   byte 0: pool order (< 208: order = b % 13)
+  byte 1: search path (% 5: auto, reference, word, avx2, avx512)
   ops:    selector % 8 -> 0 add, 1-3 alloc, 4-5 free, 6 bad free, 7 query
     add       u16 units, u8 offset (units), u8 flags (bit0: no phys,
               bit7: overlap attempt)
@@ -73,7 +74,9 @@ def seeds():
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     os.makedirs(out, exist_ok=True)
-    for name, data in sorted(seeds().items()):
+    for i, (name, data) in enumerate(sorted(seeds().items())):
+        # insert the search path after the order byte, cycling the paths
+        data = data[:1] + bytes([i % 5]) + data[1:]
         with open(os.path.join(out, name), 'wb') as fp:
             fp.write(data)
     print(f'{len(seeds())} seeds written to {out}')

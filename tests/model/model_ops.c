@@ -16,6 +16,10 @@
  *   GENPOOL_MODEL_OPS    operations per seed (default 5000)
  *   GENPOOL_MODEL_SEED   first seed (default 1); with SEEDS=1 it replays one
  *   GENPOOL_MODEL_VERBOSE=1 prints every operation
+ *
+ * Argument: a search path (reference, word, avx2, avx512) to force with
+ * gp_search_set_path(); without one the pool uses the path it picks.  A
+ * path this CPU cannot run is a skip (exit 77), never a silent fallback.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "genpool/genalloc.h"
+#include "genpool/search.h"
 #include "testutil.h"
 
 #define MAX_CHUNKS 8
@@ -1146,7 +1151,37 @@ static unsigned long env_ulong(const char *name, unsigned long def)
 	return v;
 }
 
-int main(void)
+/* Force the search path named @name; exits 77 if this CPU cannot. */
+static void force_path(const char *name)
+{
+	static const enum gp_search_path paths[] = {
+		GP_SEARCH_REFERENCE, GP_SEARCH_WORD, GP_SEARCH_AVX2,
+		GP_SEARCH_AVX512,
+	};
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (strcmp(name, gp_search_path_name(paths[i])) != 0)
+			continue;
+		ret = gp_search_set_path(paths[i]);
+		if (ret == -ENOTSUP) {
+			printf("SKIP: search path %s not supported here\n",
+			       name);
+			exit(TEST_SKIP);
+		}
+		if (ret != 0 || gp_search_get_path() != paths[i]) {
+			fprintf(stderr, "gp_search_set_path(%s) = %d\n",
+				name, ret);
+			exit(2);
+		}
+		return;
+	}
+	fprintf(stderr, "unknown search path '%s'\n", name);
+	exit(2);
+}
+
+int main(int argc, char **argv)
 {
 	unsigned long seeds = env_ulong("GENPOOL_MODEL_SEEDS", 64);
 	unsigned long ops = env_ulong("GENPOOL_MODEL_OPS", 5000);
@@ -1154,6 +1189,11 @@ int main(void)
 	bool verbose = env_ulong("GENPOOL_MODEL_VERBOSE", 0) != 0;
 	unsigned long s;
 
+	if (argc > 1)
+		force_path(argv[1]);
+	printf("model: search path %s\n",
+	       gp_search_path_name(gp_search_get_path()));
+	fflush(stdout);
 	for (s = first; s < first + seeds; s++)
 		run_seed(s, ops, verbose);
 	printf("model: %lu ops x %lu seeds, %lu mismatches\n", ops, seeds,
