@@ -85,8 +85,9 @@ static unsigned long order_align(const struct finder *f, unsigned long start,
 }
 
 /*
- * The kernel's best fit: visit every hole that fits and keep the smallest,
- * the lowest one among equals; stop early on an exact fit.
+ * Best fit: a smallest hole that fits, the lowest one among equals.  The
+ * kernel's way visits every hole that fits and stops early on an exact
+ * fit; the engine's finds the same hole through the size classes.
  */
 static unsigned long best_fit(const struct finder *f, unsigned long start,
 			      unsigned long nr, void *data,
@@ -94,6 +95,12 @@ static unsigned long best_fit(const struct finder *f, unsigned long start,
 			      unsigned long start_addr)
 {
 	unsigned long best = f->size, best_len = ~0UL, hole, hole_end;
+
+	/* The engine bins holes by size class; a retry (start > 0) after a
+	 * lost race keeps the kernel's walk from @start. */
+	if (f->hints && start == 0 &&
+	    gpi_search_path() != GP_SEARCH_REFERENCE)
+		return gpi_engine_best_fit(f->hints, f->map, f->size, nr);
 
 	for (hole = find(f, start, nr, 0, 0); hole < f->size;
 	     hole = find(f, hole_end + 1, nr, 0, 0)) {

@@ -95,7 +95,7 @@ static void free_chunk(struct gp_chunk *c)
 {
 	gpi_meta_free(c->map, 3 * gpi_bitmap_words(c->nbits) *
 			      sizeof(unsigned long));
-	gpi_meta_free(c->hints.lg, gpi_hint_bytes(c->nbits));
+	gpi_meta_free(c->hints.cls, gpi_hint_bytes(c->nbits));
 	gpi_meta_free(c, sizeof(*c));
 }
 
@@ -203,7 +203,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 	const char *why;
 	struct gp_chunk *c;
 	unsigned long nbits, words;
-	uint8_t *hints;
+	uint16_t *hints;
 	int ret = 0;
 
 	if (!pool) {
@@ -227,7 +227,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 	hints = gpi_meta_zalloc(gpi_hint_bytes(nbits), nid);
 	if (!c->map || !hints) {
 		gpi_meta_free(hints, gpi_hint_bytes(nbits));
-		c->hints.lg = NULL;
+		c->hints.cls = NULL;
 		free_chunk(c);
 		return -ENOMEM;
 	}

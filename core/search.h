@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/search.h - the fast search engine: per-block hints over a chunk's
- * bitmap and the kernels that scan them.
+ * core/search.h - the fast search engine: per-block hole classes over a
+ * chunk's bitmap and the kernels that scan them.
  *
- * A block is one cache line of bitmap: 512 units.  Each block has three
- * one-byte hints: its largest free run, its free run at the low edge
- * (prefix) and at the high edge (suffix); a value of GP_HINT_SAT (255)
- * means "255 or more".  Three bytes per 64-byte block is 4.7% of the
- * bitmap.  A block can start a run of n free units only if
- *     lg >= min(n, 255)  or  suf + pre(next block) >= min(n, 255)
- * (saturating byte add), so the scan kernels test exactly that, 32 or 64
- * blocks at a time, and the exact word search runs only in blocks that
- * pass.  Hints are recomputed after every claim and release and verified
- * against the bitmap afterwards, so a quiescent chunk's hints are exact;
- * during races a hint may be stale for a moment, which costs time in the
- * screen's false positives, never a wrong answer (the CAS decides).
+ * A block is one cache line of bitmap: 512 units.  Every free hole (a
+ * maximal run of clear bits) belongs to the block it starts in, and each
+ * block keeps a 16-bit mask with bit c set when one of its holes has a
+ * length in size class c (classes are half powers of two: 1, 2, 3, 4-5,
+ * 6-7, 8-11, ..., 192-255, and 256 or more).  Two bytes per 64-byte block
+ * is 3.1% of the bitmap.  Per chunk, class_blocks[c] counts the blocks
+ * with bit c set.
+ *
+ * First fit for n units screens blocks by "mask has a class >= class(n)",
+ * a single 16-bit compare (16 or 32 blocks per vector step), and runs the
+ * exact word search only in blocks that pass.  Best fit takes the lowest
+ * class >= class(n) that the counters say is present and visits only the
+ * blocks holding holes of that class: the holes are binned by size class
+ * instead of visited one by one.
+ *
+ * Masks are recomputed after every claim and release and checked against
+ * the bitmap afterwards, so a quiescent chunk's masks and counters are
+ * exact; during races a mask may be stale for a moment, which the CAS on
+ * the bitmap makes harmless.
  */
 #ifndef GENPOOL_CORE_SEARCH_H
 #define GENPOOL_CORE_SEARCH_H
@@ -25,18 +32,15 @@
 
 #define GP_BLOCK_BITS 512UL
 #define GP_BLOCK_WORDS (GP_BLOCK_BITS / GP_WORD_BITS)
-#define GP_HINT_SAT 255
-/* Hint arrays are padded so the vector kernels may read past the end. */
-#define GP_HINT_PAD 64
+#define GP_CLASSES 16
+/* The class arrays are padded so the vector kernels may read past the end. */
+#define GP_CLASS_PAD 32
 
-struct gp_chunk;
-
-/* Hints of one chunk: three byte arrays of nblocks (+ GP_HINT_PAD zeros). */
+/* Hole classes of one chunk. */
 struct gp_hints {
-	uint8_t *lg;
-	uint8_t *pre;
-	uint8_t *suf;
+	uint16_t *cls;			/* per block; nblocks + GP_CLASS_PAD */
 	unsigned long nblocks;
+	unsigned long class_blocks[GP_CLASSES];	/* atomic counters */
 };
 
 /* Blocks covering @nbits units. */
@@ -45,20 +49,42 @@ static inline unsigned long gpi_blocks(unsigned long nbits)
 	return nbits / GP_BLOCK_BITS + (nbits % GP_BLOCK_BITS != 0);
 }
 
-/* Bytes of hint storage for @nbits units (all three arrays). */
+/* Bytes of class storage for @nbits units. */
 static inline unsigned long gpi_hint_bytes(unsigned long nbits)
 {
-	return 3 * (gpi_blocks(nbits) + GP_HINT_PAD);
+	return (gpi_blocks(nbits) + GP_CLASS_PAD) * sizeof(uint16_t);
 }
 
-/* Point @h into @mem (gpi_hint_bytes() bytes, zeroed) and mark all free. */
-void gpi_hints_init(struct gp_hints *h, uint8_t *mem, unsigned long nbits);
+/* Size class of a hole of @n >= 1 units. */
+static inline unsigned gpi_size_class(unsigned long n)
+{
+	unsigned k;
 
-/* Recompute the hints of the blocks holding [@start, @start + @nr) of
- * @map after a claim or release, until they agree with the bitmap. */
+	if (n < 4)
+		return (unsigned)n - 1;
+	k = GP_WORD_BITS - 1 - (unsigned)__builtin_clzl(n);
+	if (k >= 8)
+		return GP_CLASSES - 1;
+	return 3 + 2 * (k - 2) + (unsigned)((n >> (k - 1)) & 1);
+}
+
+/* Classes whose holes may hold @n units: class(n) and above. */
+static inline unsigned gpi_classes_from(unsigned long n)
+{
+	return (0xffffu << gpi_size_class(n)) & 0xffffu;
+}
+
+/* Point @h at @mem (gpi_hint_bytes() bytes, zeroed): one free hole. */
+void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits);
+
+/* Recompute the masks that [@start, @start + @nr) of @map can affect
+ * after a claim or release, until they agree with the bitmap. */
 void gpi_hints_update(struct gp_hints *h, const unsigned long *map,
 		      unsigned long nbits, unsigned long start,
 		      unsigned long nr);
+
+/* Union of the classes present in the chunk (from the counters). */
+unsigned gpi_hints_classes(const struct gp_hints *h);
 
 /*
  * First-fit search with the engine: the lowest b >= @start such that
@@ -73,20 +99,32 @@ unsigned long gpi_engine_find(const struct gp_hints *h,
 			      unsigned long align_offset);
 
 /*
- * Scan kernels: the first block index in [@from, @nblocks) that may start a
- * run of length >= @thr (1..255), by the rule above; @nblocks if none.
+ * Best fit with the engine: the start of a smallest hole of at least @nr
+ * units, the lowest such hole among equals (the kernel's answer).  Returns
+ * a value >= @nbits if none.
+ */
+unsigned long gpi_engine_best_fit(const struct gp_hints *h,
+				  const unsigned long *map,
+				  unsigned long nbits, unsigned long nr);
+
+/*
+ * Scan kernels: the first block in [@from, @nblocks) whose mask shares a
+ * bit with @classes; @nblocks if none.
  */
 typedef unsigned long (*gpi_scan_fn)(const struct gp_hints *h,
-				     unsigned long from, unsigned long thr);
+				     unsigned long from, unsigned classes);
 
 unsigned long gpi_scan_word(const struct gp_hints *h, unsigned long from,
-			    unsigned long thr);
+			    unsigned classes);
 unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
-			    unsigned long thr);
+			    unsigned classes);
 unsigned long gpi_scan_avx512(const struct gp_hints *h, unsigned long from,
-			      unsigned long thr);
+			      unsigned classes);
 
 /* The path in force (never GP_SEARCH_AUTO). */
 enum gp_search_path gpi_search_path(void);
+
+/* The scan kernel of the path in force (word for the reference path). */
+gpi_scan_fn gpi_scan_kernel(void);
 
 #endif /* GENPOOL_CORE_SEARCH_H */

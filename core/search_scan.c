@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/search_scan.c - the hint scan kernels (word, AVX2, AVX-512) and the
- * run-time choice between them.
+ * core/search_scan.c - the class-mask scan kernels (word, AVX2, AVX-512)
+ * and the run-time choice between them.
  *
- * Block i may start a run of length >= thr when
- *     lg[i] >= thr  or  sat_add(suf[i], pre[i + 1]) >= thr.
- * Every kernel returns the first such i at or after @from; the vector ones
- * test 32 or 64 blocks per step.  The hint arrays carry GP_HINT_PAD zero
- * bytes past the end, which never pass the test (thr >= 1).
+ * Every kernel returns the first block at or after @from whose 16-bit
+ * class mask shares a bit with the wanted classes: 4 blocks per step in a
+ * 64-bit word, 16 with AVX2, 32 with AVX-512.  The mask array carries
+ * GP_CLASS_PAD zero masks past the end, which never match.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,18 +17,8 @@
 #include "pool_internal.h"
 #include "search.h"
 
-/* Does block @i pass the screen? */
-static bool block_may_fit(const struct gp_hints *h, unsigned long i,
-			  unsigned long thr)
-{
-	unsigned long edge = (unsigned long)h->suf[i] + h->pre[i + 1];
-
-	return h->lg[i] >= thr ||
-	       (edge < GP_HINT_SAT ? edge : GP_HINT_SAT) >= thr;
-}
-
 /* 8 bytes of @p as a word (unaligned). */
-static unsigned long load8(const uint8_t *p)
+static unsigned long load8(const uint16_t *p)
 {
 	unsigned long w;
 
@@ -37,33 +26,19 @@ static unsigned long load8(const uint8_t *p)
 	return w;
 }
 
-/* Bytes of @x that may be >= @t (1..255): the high bit of each flagged
- * byte is set.  Exact for bytes below 128; a carry can only add false
- * positives, which block_may_fit() then rejects. */
-static unsigned long bytes_maybe_ge(unsigned long x, unsigned long t)
-{
-	const unsigned long ones = ~0UL / 0xff, high = ones * 0x80;
-
-	if (t > 128)
-		t = 128;
-	return (x | (x + ones * (128 - t))) & high;
-}
-
 unsigned long gpi_scan_word(const struct gp_hints *h, unsigned long from,
-			    unsigned long thr)
+			    unsigned classes)
 {
-	/* suf + pre >= thr needs one of them >= ceil(thr / 2). */
-	unsigned long half = (thr + 1) / 2, i, flags;
+	/* Four masks per word: a lane shares a bit with @classes exactly
+	 * when the word does at that lane. */
+	const unsigned long want = (~0UL / 0xffff) * classes;
+	unsigned long i, hit;
 
-	for (i = from; i < h->nblocks; i += 8) {
-		flags = bytes_maybe_ge(load8(h->lg + i), thr) |
-			bytes_maybe_ge(load8(h->suf + i), half) |
-			bytes_maybe_ge(load8(h->pre + i + 1), half);
-		for (; flags; flags &= flags - 1) {
-			unsigned long j = i + (unsigned long)__builtin_ctzl(flags) / 8;
-
-			if (j < h->nblocks && block_may_fit(h, j, thr))
-				return j;
+	for (i = from; i < h->nblocks; i += 4) {
+		hit = load8(h->cls + i) & want;
+		if (hit) {
+			i += (unsigned long)__builtin_ctzl(hit) / 16;
+			return i < h->nblocks ? i : h->nblocks;
 		}
 	}
 	return h->nblocks;
@@ -74,24 +49,19 @@ unsigned long gpi_scan_word(const struct gp_hints *h, unsigned long from,
 
 __attribute__((target("avx2")))
 unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
-			    unsigned long thr)
+			    unsigned classes)
 {
-	const __m256i t = _mm256_set1_epi8((char)thr);
+	const __m256i want = _mm256_set1_epi16((short)classes);
+	const __m256i zero = _mm256_setzero_si256();
 	unsigned long i;
 
-	for (i = from; i < h->nblocks; i += 32) {
-		__m256i lg = _mm256_loadu_si256((const __m256i *)(h->lg + i));
-		__m256i suf = _mm256_loadu_si256((const __m256i *)(h->suf + i));
-		__m256i pre = _mm256_loadu_si256((const __m256i *)(h->pre + i + 1));
-		__m256i edge = _mm256_adds_epu8(suf, pre);
-		/* x >= t  <=>  max(x, t) == x, for unsigned bytes */
-		__m256i ok = _mm256_or_si256(
-			_mm256_cmpeq_epi8(_mm256_max_epu8(lg, t), lg),
-			_mm256_cmpeq_epi8(_mm256_max_epu8(edge, t), edge));
-		unsigned mask = (unsigned)_mm256_movemask_epi8(ok);
+	for (i = from; i < h->nblocks; i += 16) {
+		__m256i m = _mm256_loadu_si256((const __m256i *)(h->cls + i));
+		__m256i none = _mm256_cmpeq_epi16(_mm256_and_si256(m, want), zero);
+		unsigned hit = ~(unsigned)_mm256_movemask_epi8(none);
 
-		if (mask) {
-			i += (unsigned long)__builtin_ctz(mask);
+		if (hit) {
+			i += (unsigned long)__builtin_ctz(hit) / 2;
 			return i < h->nblocks ? i : h->nblocks;
 		}
 	}
@@ -100,20 +70,17 @@ unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
 
 __attribute__((target("avx512f,avx512bw")))
 unsigned long gpi_scan_avx512(const struct gp_hints *h, unsigned long from,
-			      unsigned long thr)
+			      unsigned classes)
 {
-	const __m512i t = _mm512_set1_epi8((char)thr);
+	const __m512i want = _mm512_set1_epi16((short)classes);
 	unsigned long i;
 
-	for (i = from; i < h->nblocks; i += 64) {
-		__m512i lg = _mm512_loadu_si512(h->lg + i);
-		__m512i suf = _mm512_loadu_si512(h->suf + i);
-		__m512i pre = _mm512_loadu_si512(h->pre + i + 1);
-		__mmask64 ok = _mm512_cmpge_epu8_mask(lg, t) |
-			       _mm512_cmpge_epu8_mask(_mm512_adds_epu8(suf, pre), t);
+	for (i = from; i < h->nblocks; i += 32) {
+		__m512i m = _mm512_loadu_si512(h->cls + i);
+		__mmask32 hit = _mm512_test_epi16_mask(m, want);
 
-		if (ok) {
-			i += (unsigned long)__builtin_ctzll(ok);
+		if (hit) {
+			i += (unsigned long)__builtin_ctz(hit);
 			return i < h->nblocks ? i : h->nblocks;
 		}
 	}
@@ -130,15 +97,15 @@ static bool cpu_has(enum gp_search_path path)
 }
 #else
 unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
-			    unsigned long thr)
+			    unsigned classes)
 {
-	return gpi_scan_word(h, from, thr);
+	return gpi_scan_word(h, from, classes);
 }
 
 unsigned long gpi_scan_avx512(const struct gp_hints *h, unsigned long from,
-			      unsigned long thr)
+			      unsigned classes)
 {
-	return gpi_scan_word(h, from, thr);
+	return gpi_scan_word(h, from, classes);
 }
 
 static bool cpu_has(enum gp_search_path path)
@@ -219,6 +186,18 @@ enum gp_search_path gpi_search_path(void)
 		__atomic_store_n(&current_path, path, __ATOMIC_RELAXED);
 	}
 	return (enum gp_search_path)path;
+}
+
+gpi_scan_fn gpi_scan_kernel(void)
+{
+	switch (gpi_search_path()) {
+	case GP_SEARCH_AVX512:
+		return gpi_scan_avx512;
+	case GP_SEARCH_AVX2:
+		return gpi_scan_avx2;
+	default:
+		return gpi_scan_word;
+	}
 }
 
 GP_EXPORT int gp_search_set_path(enum gp_search_path path)

@@ -7,7 +7,7 @@
  * for every start and many run lengths and alignments; large bitmaps
  * (random, sparse, dense, phased, adversarial) for random queries.  The
  * engine must return exactly the reference's bit, or "no fit" when the
- * reference finds none.
+ * reference finds none; its best fit exactly the kernel's best-fit hole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@ struct bitmap_under_test {
 	unsigned long *map;
 	unsigned long nbits;
 	struct gp_hints hints;
-	uint8_t *hint_mem;
+	uint16_t *hint_mem;
 };
 
 static void but_init(struct bitmap_under_test *b, unsigned long nbits)
@@ -87,6 +87,58 @@ static void check_query(struct bitmap_under_test *b, unsigned long start,
 	}
 }
 
+/* The engine's best fit against the kernel's walk (the public function on
+ * the bare bitmap), on every engine path. */
+static void check_best(struct bitmap_under_test *b, unsigned long nr,
+		       const char *what)
+{
+	static const enum gp_search_path paths[] = {
+		GP_SEARCH_WORD, GP_SEARCH_AVX2, GP_SEARCH_AVX512,
+	};
+	unsigned long want, got;
+
+	want = gen_pool_best_fit(b->map, b->nbits, 0, nr, NULL, NULL, 0);
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		if (!gp_search_path_supported(paths[p]))
+			continue;
+		gp_search_set_path(paths[p]);
+		got = gpi_engine_best_fit(&b->hints, b->map, b->nbits, nr);
+		queries++;
+		if ((want < b->nbits) != (got < b->nbits) ||
+		    (want < b->nbits && want != got)) {
+			if (mismatches++ < 10)
+				fprintf(stderr, "MISMATCH best-fit %s path=%s "
+					"nbits=%lu nr=%lu: kernel %lu engine "
+					"%lu\n", what,
+					gp_search_path_name(paths[p]), b->nbits,
+					nr, want, got);
+		}
+	}
+}
+
+/* Incrementally kept masks and counters equal freshly computed ones. */
+static void check_hints_exact(struct bitmap_under_test *b, const char *what)
+{
+	struct bitmap_under_test fresh = { .map = b->map, .nbits = b->nbits };
+
+	fresh.hint_mem = calloc(1, gpi_hint_bytes(b->nbits));
+	if (!fresh.hint_mem)
+		abort();
+	gpi_hints_init(&fresh.hints, fresh.hint_mem, b->nbits);
+	but_sync(&fresh);
+	queries++;
+	if (memcmp(fresh.hints.cls, b->hints.cls,
+		   b->hints.nblocks * sizeof(uint16_t)) != 0 ||
+	    memcmp(fresh.hints.class_blocks, b->hints.class_blocks,
+		   sizeof(b->hints.class_blocks)) != 0) {
+		if (mismatches++ < 10)
+			fprintf(stderr, "MISMATCH hints %s nbits=%lu: kept "
+				"masks differ from recomputed ones\n", what,
+				b->nbits);
+	}
+	free(fresh.hint_mem);
+}
+
 /* Every start, run lengths 1..70 and some long ones, three alignments. */
 static void small_bitmaps(void)
 {
@@ -119,6 +171,8 @@ static void small_bitmaps(void)
 							    nr % 3, "small");
 			for (unsigned long nr = 250; nr <= b.nbits; nr += 131)
 				check_query(&b, 0, nr, 0, 0, "small-long");
+			for (unsigned long nr = 1; nr <= b.nbits; nr += 1 + nr / 8)
+				check_best(&b, nr, "small");
 			but_free(&b);
 		}
 	}
@@ -169,6 +223,8 @@ static void large_bitmaps(void)
 
 			check_query(&b, q % 2 ? 0 : start, nr, mask,
 				    test_rand(&seed) % 8, "large");
+			if (q % 10 == 0)
+				check_best(&b, nr, "large");
 		}
 		but_free(&b);
 	}
@@ -202,9 +258,11 @@ static void edge_runs(void)
 				     i < 3 * GP_BLOCK_BITS + 100; i++)
 					set_bit_to(&b, i, 0);
 			but_sync(&b);
-			for (unsigned long nr = 1; nr <= s + p + 101; nr++)
+			for (unsigned long nr = 1; nr <= s + p + 101; nr++) {
 				check_query(&b, nr % 2 ? 0 : GP_BLOCK_BITS, nr,
 					    0, 0, "edge");
+				check_best(&b, nr, "edge");
+			}
 			but_free(&b);
 		}
 	}
@@ -231,10 +289,14 @@ static void incremental_hints(void)
 				set_bit_to(&b, i, 0);
 			gpi_hints_update(&b.hints, b.map, b.nbits, at, nr);
 		}
-		if (op % 50 == 0)
+		if (op % 50 == 0) {
 			check_query(&b, test_rand(&seed) % b.nbits,
 				    1 + test_rand(&seed) % 600, 0, 0,
 				    "incremental");
+			check_best(&b, 1 + test_rand(&seed) % 600,
+				   "incremental");
+			check_hints_exact(&b, "incremental");
+		}
 	}
 	but_free(&b);
 }
