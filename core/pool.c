@@ -295,6 +295,22 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	return ULONG_MAX;
 }
 
+/*
+ * Can @c hold @nr units (@bytes)?  Screen by the rounded size (the kernel
+ * compared the unrounded one and searched chunks that cannot fit) and, on
+ * the engine, by the largest hole class present: free bytes alone say
+ * nothing about a fragmented chunk.  The reference path keeps the
+ * kernel's free-bytes screen only, as the baseline.
+ */
+static bool chunk_may_fit(const struct gp_chunk *c, size_t bytes,
+			  unsigned long nr)
+{
+	if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) < bytes)
+		return false;
+	return gpi_search_path() == GP_SEARCH_REFERENCE ||
+	       gpi_hints_may_fit(&c->hints, nr);
+}
+
 /* Count a failed allocation on @pool (the failure path only: no shared
  * cache line on the success path). */
 static void count_failure(struct gen_pool *pool)
@@ -328,9 +344,7 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 	}
 	bytes = (size_t)nr << pool->min_alloc_order;
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
-		/* Screen by the rounded size: the kernel compared the
-		 * unrounded one and searched chunks that cannot fit. */
-		if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) < bytes)
+		if (!chunk_may_fit(c, bytes, nr))
 			continue;
 		bit = alloc_in_chunk(pool, c, nr, algo, data);
 		if (bit == ULONG_MAX)

@@ -26,6 +26,7 @@
 #ifndef GENPOOL_CORE_SEARCH_H
 #define GENPOOL_CORE_SEARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "genpool/search.h"
@@ -85,6 +86,17 @@ void gpi_hints_update(struct gp_hints *h, const unsigned long *map,
 
 /* Union of the classes present in the chunk (from the counters). */
 unsigned gpi_hints_classes(const struct gp_hints *h);
+
+/* Is a hole of class(@nr) or above present?  Top class first: it is the
+ * usual answer, found with one load. */
+static inline bool gpi_hints_may_fit(const struct gp_hints *h,
+				     unsigned long nr)
+{
+	for (int c = GP_CLASSES - 1; c >= (int)gpi_size_class(nr); c--)
+		if (__atomic_load_n(&h->class_blocks[c], __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
 
 /*
  * First-fit search with the engine: the lowest b >= @start such that
