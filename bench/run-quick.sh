@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# bench/run-quick.sh - the quick benchmark: a representative subset of
+# genpool-bench (well under two minutes on a 2-core machine), written as
+# JSON and printed as a compact comparison table by bench/table.py.
+#
+# usage: bench/run-quick.sh [BUILD_DIR]
+#   BUILD_DIR defaults to build-bench (configured with --buildtype=release
+#   if it does not exist yet); genpool-bench is (re)built there if needed.
+#   The JSON goes to BUILD_DIR/bench-quick.json, the console log next to it.
+#
+# The subset: pool alloc+free for first_fit and best_fit at 0/50/90%
+# occupancy, 64 B / 1 KiB / 4 KiB / 64 KiB, one thread, engine vs the
+# kernel-faithful baseline vs every peer; the phased and overwrite
+# fragmentation traces for first_fit and best_fit; the search
+# micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
+# runs of 1, 64 and 4096 units).  Each runs for about 0.01 s (the machine
+# is shared; the full run in bench/RESULTS.md takes medians instead).
+set -eu -o pipefail
+cd "$(dirname "$0")/.."
+
+builddir=${1:-build-bench}
+start=$(date +%s)
+
+if [ ! -f "$builddir/build.ninja" ]; then
+	meson setup --buildtype=release "$builddir" >/dev/null
+fi
+if ! ninja -C "$builddir" bench/genpool-bench >"$builddir/bench-build.log" 2>&1; then
+	cat "$builddir/bench-build.log" >&2
+	echo "run-quick: building genpool-bench failed" >&2
+	exit 1
+fi
+bin="$builddir/bench/genpool-bench"
+if [ ! -x "$bin" ]; then
+	echo "run-quick: $bin was not built (-Dbench=false, or no C++" \
+	     "compiler / Google Benchmark); skipping" >&2
+	exit 0
+fi
+
+pool='^pool/[^/]+/(first_fit|best_fit|-)/occ:(0|50|90)/size:(64|1024|4096|65536)/real_time/threads:1$'
+unavail='^pool/[^/]+/unavailable$'
+frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
+search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'
+json="$builddir/bench-quick.json"
+
+echo "run-quick: running genpool-bench (subset; log in $builddir/bench-quick.log)"
+GENPOOL_BENCH_SEARCH_MIN_TIME=0.01 "$bin" \
+	--benchmark_filter="$pool|$unavail|$frag|$search" \
+	--benchmark_min_time=0.01 \
+	--benchmark_out="$json" --benchmark_out_format=json \
+	>"$builddir/bench-quick.log" 2>&1 || {
+	tail -20 "$builddir/bench-quick.log" >&2
+	echo "run-quick: genpool-bench failed" >&2
+	exit 1
+}
+echo
+python3 bench/table.py "$json"
+echo
+echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""bench/table.py - compact comparison tables from genpool-bench JSON.
+
+usage: table.py RESULT.json [--time cpu|real] [--markdown] [--threads N,..]
+
+Reads the output of genpool-bench --benchmark_format=json (or
+--benchmark_out=...), with or without repetitions (with repetitions the
+median aggregate is used), and prints:
+  - the machine, compiler and build type, and where every peer ran from;
+  - pool alloc+free: per (occupancy, algorithm, size) row the ns per pair
+    of the engine, the kernel-faithful baseline (reference) and every peer,
+    and the ratios baseline/engine, rte_malloc/engine and jemalloc/engine
+    (above 1: the engine is faster);
+  - fragmentation traces: utilisation at first failure, fragmentation,
+    p50/p99 allocation latency on the engine and on the reference;
+  - search micro-benchmarks (if present): ns per search per path and the
+    speed-up of the fastest engine path over the reference.
+Time is CPU time per iteration by default (on a shared machine wall time
+also counts the other jobs); --time real uses wall time.  Python 3 stdlib.
+"""
+
+import argparse
+import json
+import re
+import sys
+
+PEERS = ["rte_malloc", "jemalloc", "glibc", "mimalloc", "tcmalloc"]
+GENPOOL = ["engine", "reference"]
+ALGOS = ["first_fit", "best_fit", "first_fit_align", "order_align", "fixed"]
+SEARCH_PATHS = ["reference", "word", "avx2", "avx512"]
+
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def pick_runs(data):
+    """One entry per run name: the median aggregate if there are
+    repetitions, else the (single) iteration run; errors are kept."""
+    runs = {}
+    has_median = any(b.get("aggregate_name") == "median"
+                     for b in data.get("benchmarks", []))
+    for b in data.get("benchmarks", []):
+        name = b.get("run_name", b["name"])
+        if b.get("error_occurred"):
+            runs[name] = b
+            continue
+        if has_median:
+            if b.get("run_type") == "aggregate" and \
+                    b.get("aggregate_name") == "median":
+                runs[name] = b
+            elif b.get("run_type") != "aggregate" and name not in runs:
+                # a run without repetitions (e.g. Iterations(1) frag runs
+                # still repeat; keep the first as a fallback)
+                runs[name] = b
+        else:
+            if b.get("run_type", "iteration") == "iteration":
+                runs[name] = b
+    return runs
+
+
+def ns(b, which):
+    t = b.get("cpu_time" if which == "cpu" else "real_time")
+    if t is None:
+        return None
+    return t * UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+
+
+def fmt_ns(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return "%.2fms" % (v / 1e6)
+    if v >= 1e4:
+        return "%.1fus" % (v / 1e3)
+    if v >= 100:
+        return "%.0f" % v
+    return "%.1f" % v
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return "-"
+    r = a / b
+    if r >= 100:
+        return "%.0fx" % r
+    if r >= 10:
+        return "%.1fx" % r
+    if r >= 0.1:
+        return "%.2fx" % r
+    return "%.2gx" % r
+
+
+def fmt_size(s):
+    s = int(s)
+    for unit, div in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if s >= div and s % div == 0:
+            return "%d%s" % (s // div, unit)
+    return "%dB" % s
+
+
+class Table:
+    def __init__(self, header, markdown):
+        self.header = header
+        self.rows = []
+        self.markdown = markdown
+
+    def add(self, row):
+        self.rows.append([str(c) for c in row])
+
+    def render(self):
+        if not self.rows:
+            return ""
+        cols = len(self.header)
+        w = [max(len(self.header[i]), *(len(r[i]) for r in self.rows))
+             for i in range(cols)]
+        out = []
+        if self.markdown:
+            out.append("| " + " | ".join(h.ljust(w[i]) for i, h in
+                                         enumerate(self.header)) + " |")
+            out.append("|" + "|".join("-" * (w[i] + 2)
+                                      for i in range(cols)) + "|")
+            for r in self.rows:
+                out.append("| " + " | ".join(
+                    c.rjust(w[i]) if i >= 1 else c.ljust(w[i])
+                    for i, c in enumerate(r)) + " |")
+        else:
+            out.append("  ".join(h.rjust(w[i]) if i else h.ljust(w[i])
+                                 for i, h in enumerate(self.header)))
+            for r in self.rows:
+                out.append("  ".join(c.rjust(w[i]) if i else c.ljust(w[i])
+                                     for i, c in enumerate(r)))
+        return "\n".join(out) + "\n"
+
+
+POOL_RE = re.compile(r"^pool/([^/]+)/([^/]+)/occ:(\d+)/size:(\d+)"
+                     r"(?:/real_time)?(?:/threads:(\d+))?(?:/real_time)?$")
+FRAG_RE = re.compile(r"^frag/([^/]+)/([^/]+)(?:/iterations:\d+)?$")
+SEARCH_RE = re.compile(r"^search/([^/]+)/([^/]+)/([^/]+)/(\d+)")
+UPDATE_RE = re.compile(r"^search-update/([^/]+)/([^/]+)/([^/]+)/(\d+)")
+
+
+def header_lines(data, which, out):
+    ctx = data.get("context", {})
+    out.append("CPU:        %s (%s CPUs)" % (ctx.get("cpu_model", "?"),
+                                            ctx.get("num_cpus", "?")))
+    out.append("compiler:   %s" % ctx.get("compiler", "?"))
+    out.append("build type: %s (genpool and genpool-bench); Google "
+               "Benchmark library: %s" % (ctx.get("build_type", "?"),
+                                           ctx.get("library_build_type",
+                                                   "?")))
+    out.append("date:       %s; load average %s" % (
+        ctx.get("date", "?"),
+        " ".join("%.2f" % x for x in ctx.get("load_avg", [])) or "?"))
+    out.append("search:     GP_SEARCH_AUTO runs the %s path" %
+               ctx.get("search_path", "?"))
+    out.append("malloc:     %s" % ctx.get("malloc", "?"))
+    for p in PEERS:
+        v = ctx.get("peer." + p)
+        if v is not None:
+            out.append("peer %-11s %s" % (p + ":", v))
+    out.append("time:       %s time per iteration%s" % (
+        "CPU" if which == "cpu" else "wall",
+        "; medians of repetitions" if any(
+            b.get("aggregate_name") == "median"
+            for b in data.get("benchmarks", [])) else ""))
+
+
+def pool_tables(runs, which, markdown, threads_filter, out):
+    cells = {}      # (threads, occ, algo, size) -> {impl: ns}
+    peer_cells = {}  # (threads, occ, size) -> {peer: ns}
+    errors = []
+    for name, b in runs.items():
+        if name.startswith("pool/") and b.get("error_occurred"):
+            errors.append((name, b.get("error_message", "")))
+            continue
+        m = POOL_RE.match(name)
+        if not m:
+            continue
+        impl, algo, occ, size, thr = m.groups()
+        thr = int(thr or 1)
+        if threads_filter and thr not in threads_filter:
+            continue
+        v = ns(b, which)
+        if impl in GENPOOL:
+            cells.setdefault((thr, int(occ), algo, int(size)), {})[impl] = v
+        else:
+            peer_cells.setdefault((thr, int(occ), int(size)), {})[impl] = v
+    if not cells and not peer_cells:
+        return
+    present = [p for p in PEERS if any(p in d for d in peer_cells.values())]
+    for thr in sorted({k[0] for k in cells} | {k[0] for k in peer_cells}):
+        out.append("")
+        out.append("pool alloc+free, %d thread%s: ns per pair "
+                   "(ratios above 1: the engine is faster)" %
+                   (thr, "" if thr == 1 else "s"))
+        hdr = ["occ algo size", "engine", "reference"] + present + \
+              ["ref/eng", "rte/eng", "je/eng"]
+        t = Table(hdr, markdown)
+        keys = sorted({k for k in cells if k[0] == thr},
+                      key=lambda k: (k[1], ALGOS.index(k[2])
+                                     if k[2] in ALGOS else 99, k[3]))
+        peers_only = sorted({(k[1], k[2]) for k in peer_cells
+                             if k[0] == thr} -
+                            {(k[1], k[3]) for k in keys})
+        for k in keys:
+            c = cells[k]
+            pc = peer_cells.get((thr, k[1], k[3]), {})
+            eng = c.get("engine")
+            t.add(["%d%% %s %s" % (k[1], k[2], fmt_size(k[3])),
+                   fmt_ns(eng), fmt_ns(c.get("reference"))] +
+                  [fmt_ns(pc.get(p)) for p in present] +
+                  [fmt_ratio(c.get("reference"), eng),
+                   fmt_ratio(pc.get("rte_malloc"), eng),
+                   fmt_ratio(pc.get("jemalloc"), eng)])
+        for occ, size in peers_only:
+            pc = peer_cells[(thr, occ, size)]
+            t.add(["%d%% - %s" % (occ, fmt_size(size)), "-", "-"] +
+                  [fmt_ns(pc.get(p)) for p in present] + ["-", "-", "-"])
+        out.append(t.render().rstrip("\n"))
+    for name, msg in sorted(errors):
+        out.append("%s: %s" % (name, msg))
+
+
+def frag_table(runs, markdown, out):
+    t = Table(["trace algo", "util@fail", "frag@fail", "frag end",
+               "allocs", "fails", "p50 eng", "p99 eng", "p50 ref",
+               "p99 ref", "same"], markdown)
+    errors = []
+    for name in sorted(runs):
+        m = FRAG_RE.match(name)
+        if not m:
+            continue
+        b = runs[name]
+        if b.get("error_occurred"):
+            errors.append("%s: %s" % (name, b.get("error_message", "")))
+            continue
+        g = b.get
+        t.add(["%s %s" % m.groups(),
+               "%.1f%%" % (100 * g("util_first_fail", 0)),
+               "%.3f" % g("frag_first_fail", 0),
+               "%.3f" % g("frag_end", 0),
+               "%d" % g("allocs", 0),
+               "%d%s" % (g("failures", 0),
+                         "+" if g("stopped", 0) else ""),
+               fmt_ns(g("p50_ns")), fmt_ns(g("p99_ns")),
+               fmt_ns(g("ref_p50_ns")), fmt_ns(g("ref_p99_ns")),
+               "yes" if g("identical", 0) else "NO"])
+    if t.rows or errors:
+        out.append("")
+        out.append("fragmentation traces (16 MiB pool; util@fail = in use "
+                   "at the first failed allocation; frag = 1 - largest "
+                   "free / free; latency per allocation; fails+ = "
+                   "replay stopped at 1000 failures; same = engine and "
+                   "reference placed every allocation identically)")
+        out.append(t.render().rstrip("\n"))
+        out.extend(errors)
+
+
+def search_tables(runs, which, markdown, out):
+    cells = {}
+    skipped = {}
+    for name, b in runs.items():
+        m = SEARCH_RE.match(name)
+        if not m:
+            continue
+        pattern, algo, path, nr = m.groups()
+        key = (pattern, algo, int(nr))
+        if b.get("error_occurred"):
+            skipped[path] = b.get("error_message", "")
+            continue
+        cells.setdefault(key, {})[path] = ns(b, which)
+    upd = {}
+    for name, b in runs.items():
+        m = UPDATE_RE.match(name)
+        if not m or b.get("error_occurred"):
+            continue
+        pattern, op, kind, nr = m.groups()
+        upd.setdefault((pattern, op, int(nr)), {})[kind] = ns(b, which)
+    if cells:
+        paths = [p for p in SEARCH_PATHS
+                 if any(p in c for c in cells.values())]
+        out.append("")
+        out.append("search micro-benchmarks: ns per search on a 16 Mi-bit "
+                   "bitmap (speed-up: reference / fastest engine path)")
+        t = Table(["pattern algo nr"] + paths + ["speed-up"], markdown)
+        for key in sorted(cells):
+            c = cells[key]
+            eng = [c[p] for p in paths if p != "reference" and
+                   c.get(p) is not None]
+            t.add(["%s %s %d" % key] + [fmt_ns(c.get(p)) for p in paths] +
+                  [fmt_ratio(c.get("reference"), min(eng) if eng
+                             else None)])
+        out.append(t.render().rstrip("\n"))
+        for p, msg in sorted(skipped.items()):
+            out.append("search path %s: %s" % (p, msg))
+    if upd:
+        kinds = sorted({k for d in upd.values() for k in d})
+        out.append("")
+        out.append("search-update: ns per claim+release, with and "
+                   "without hint maintenance")
+        t = Table(["pattern op nr"] + kinds + ["hints/bare"], markdown)
+        for key in sorted(upd):
+            d = upd[key]
+            t.add(["%s %s %d" % key] + [fmt_ns(d.get(k)) for k in kinds] +
+                  [fmt_ratio(d.get("hints"), d.get("bare"))])
+        out.append(t.render().rstrip("\n"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("json")
+    ap.add_argument("--time", choices=["cpu", "real"], default="cpu")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--threads", default="",
+                    help="comma-separated thread counts to show")
+    ap.add_argument("--sections", default="header,pool,frag,search",
+                    help="comma-separated: header,pool,frag,search")
+    a = ap.parse_args()
+    data = load(a.json)
+    runs = pick_runs(data)
+    thr = {int(x) for x in a.threads.split(",") if x}
+    sections = set(a.sections.split(","))
+    out = []
+    if "header" in sections:
+        header_lines(data, a.time, out)
+    if "pool" in sections:
+        pool_tables(runs, a.time, a.markdown, thr, out)
+    if "frag" in sections:
+        frag_table(runs, a.markdown, out)
+    if "search" in sections:
+        search_tables(runs, a.time, a.markdown, out)
+    text = "\n".join(out) + "\n"
+    if a.markdown:
+        # keep the free-text lines as paragraphs
+        text = re.sub(r"\n(?=[^|\n])", "\n\n", text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
