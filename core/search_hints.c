@@ -142,13 +142,26 @@ unsigned gpi_hints_classes(const struct gp_hints *h)
 	return classes;
 }
 
-/* End of the free run that contains the last unit before @at, or @at. */
-static unsigned long run_through(const unsigned long *map, unsigned long nbits,
-				 unsigned long at)
+/*
+ * An aligned search can fail inside block @b only because its candidate
+ * rounded up past the block's end while the block's last hole runs on.
+ * That hole belongs to @b, so no later block's mask shows it: try the
+ * first aligned start at or after the block's end.  It is the lowest
+ * candidate left; if it does not fit, no later start in that hole does.
+ * (Unaligned searches never need this: the hole's first unit was tried.)
+ */
+static unsigned long find_past_block(const unsigned long *map,
+				     unsigned long nbits, unsigned long hi,
+				     unsigned long nr, unsigned long align_mask,
+				     unsigned long align_offset)
 {
-	if (at >= nbits || gpi_bitmap_test(map, at - 1))
-		return at;
-	return gpi_find_next_bit(map, nbits, at);
+	unsigned long s;
+
+	if (!align_mask || hi >= nbits || gpi_bitmap_test(map, hi - 1))
+		return nbits + 1;
+	s = ((hi + align_offset + align_mask) & ~align_mask) - align_offset;
+	return gpi_find_zero_area(map, nbits, s, s + 1, nr, align_mask,
+				  align_offset);
 }
 
 unsigned long gpi_engine_find(const struct gp_hints *h,
@@ -159,7 +172,7 @@ unsigned long gpi_engine_find(const struct gp_hints *h,
 {
 	unsigned classes = gpi_classes_from(nr);
 	gpi_scan_fn scan = gpi_scan_kernel();
-	unsigned long b, lo, limit, bit;
+	unsigned long b, lo, hi, bit;
 
 	if (gpi_search_path() == GP_SEARCH_REFERENCE)
 		return gpi_find_zero_area(map, nbits, start, nbits, nr,
@@ -171,11 +184,14 @@ unsigned long gpi_engine_find(const struct gp_hints *h,
 	for (b = start / GP_BLOCK_BITS; b < h->nblocks;
 	     b = scan(h, b + 1, classes)) {
 		lo = b * GP_BLOCK_BITS > start ? b * GP_BLOCK_BITS : start;
-		/* Starts inside the hole that runs out of this block are
-		 * this block's too: no later block's mask has that hole. */
-		limit = run_through(map, nbits, (b + 1) * GP_BLOCK_BITS);
-		bit = gpi_find_zero_area(map, nbits, lo, limit, nr, align_mask,
+		hi = (b + 1) * GP_BLOCK_BITS < nbits ? (b + 1) * GP_BLOCK_BITS
+						     : nbits;
+		bit = gpi_find_zero_area(map, nbits, lo, hi, nr, align_mask,
 					 align_offset);
+		if (bit < nbits)
+			return bit;
+		bit = find_past_block(map, nbits, hi, nr, align_mask,
+				      align_offset);
 		if (bit < nbits)
 			return bit;
 	}

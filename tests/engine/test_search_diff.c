@@ -261,6 +261,9 @@ static void edge_runs(void)
 			for (unsigned long nr = 1; nr <= s + p + 101; nr++) {
 				check_query(&b, nr % 2 ? 0 : GP_BLOCK_BITS, nr,
 					    0, 0, "edge");
+				/* aligned starts that round past a block end */
+				check_query(&b, 0, nr, 63, nr % 7, "edge-align");
+				check_query(&b, 0, nr, 511, nr % 5, "edge-align");
 				check_best(&b, nr, "edge");
 			}
 			but_free(&b);
