@@ -38,7 +38,7 @@ if [ ! -x "$bin" ]; then
 fi
 
 pool='^pool/[^/]+/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|65536)/real_time/threads:1$'
-unavail='^pool/[^/]+/unavailable$'
+unavail='^pool/[^/]+/unavailable(/|$)'
 frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
 search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'
 json="$builddir/bench-quick.json"
