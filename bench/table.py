@@ -338,6 +338,7 @@ def main():
     if a.markdown:
         # keep the free-text lines as paragraphs
         text = re.sub(r"\n(?=[^|\n])", "\n\n", text)
+        text = re.sub(r"\n{3,}", "\n\n", text)
     sys.stdout.write(text)
     return 0
 

@@ -33,7 +33,7 @@ static void test_add_basic(void **state)
 				      NUMA_NO_NODE), 0);
 	assert_int_equal(gen_pool_size(pool), 0x1230);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* Expect @ret == @err, reported as a bad argument naming @why. */
@@ -98,7 +98,7 @@ static void test_add_rejections(void **state)
 	assert_int_equal(gen_pool_alloc(pool, 16), ULONG_MAX - 15);
 	gen_pool_free(pool, ULONG_MAX - 15, 16);
 	assert_int_equal(cap.count, n);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 static void test_add_overlap(void **state)
@@ -128,7 +128,7 @@ static void test_add_overlap(void **state)
 	}
 	assert_int_equal(gen_pool_size(pool), 0x1000);
 	assert_int_equal(gen_pool_avail(pool), 0x1000);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /*
@@ -144,7 +144,7 @@ static void test_add_unaligned_start(void **state)
 	assert_int_equal(gen_pool_add(pool, UT_BASE + 8, 0x100, NUMA_NO_NODE),
 			 -EINVAL);
 	assert_int_equal(gen_pool_size(pool), 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 static void test_newest_first(void **state)
@@ -172,7 +172,7 @@ static void test_newest_first(void **state)
 	/* A request that only the oldest chunk can hold skips the rest. */
 	assert_int_equal(gen_pool_alloc(pool, 32), 0x10020);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 static void test_avail_whole_units(void **state)
@@ -199,7 +199,7 @@ static void test_avail_whole_units(void **state)
 	gen_pool_free(pool, c, 128);
 	assert_int_equal(gen_pool_avail(pool), 0x1000);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 struct seen_chunk {
@@ -290,7 +290,7 @@ static void test_for_each_chunk(void **state)
 	gen_pool_free(pool, 0x40000, 20);
 	gen_pool_free(pool, 0x30000, 33);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* The callback may allocate and free (header: "@func may allocate"). */
@@ -320,7 +320,7 @@ static void test_for_each_chunk_allocating(void **state)
 	gen_pool_free(pool, 0x20000, 16);
 	gen_pool_free(pool, 0x10000, 16);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 int main(void)

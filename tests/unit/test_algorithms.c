@@ -65,7 +65,7 @@ static void test_first_fit(void **state)
 	alloc_at(pool, 2, gen_pool_first_fit, NULL, UT_BASE + 10);
 	alloc_at(pool, 1, gen_pool_first_fit, NULL, UT_BASE + 2);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* ------------------------------------------------------ first fit align */
@@ -117,7 +117,7 @@ static void test_first_fit_align(void **state)
 	assert_int_equal(gen_pool_alloc(pool, 16), 0x10400);
 	assert_int_equal(gen_pool_alloc(pool, 16), 0x10600);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* Byte-granular pool whose chunk starts at an odd address. */
@@ -140,7 +140,7 @@ static void test_first_fit_align_odd_start(void **state)
 	alloc_at(pool, 1, gen_pool_first_fit_align, &d, 0x10005);
 	alloc_at(pool, 1, gen_pool_first_fit_align, &d, 0x10008);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* ------------------------------------------------ first fit order align */
@@ -171,7 +171,7 @@ static void test_first_fit_order_align(void **state)
 	alloc_at(pool, 300, gen_pool_first_fit_order_align, NULL, s + 512);
 	no_fit(pool, 300, gen_pool_first_fit_order_align, NULL);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 
 	/* With 16-byte units: 48 bytes = 3 units -> 4 units (64 bytes). */
 	pool = ut_pool(4, &cap);
@@ -181,7 +181,7 @@ static void test_first_fit_order_align(void **state)
 	alloc_at(pool, 17, gen_pool_first_fit_order_align, NULL, 0x10050);
 	alloc_at(pool, 16, gen_pool_first_fit_order_align, NULL, 0x10040);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* ------------------------------------------------------------- best fit */
@@ -212,7 +212,7 @@ static void test_best_fit(void **state)
 	alloc_at(pool, 41, gen_pool_best_fit, NULL, UT_BASE + 23);
 	assert_int_equal(gen_pool_avail(pool), 0);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* Chunks are tried newest first; best fit is per chunk, as in the kernel. */
@@ -230,7 +230,7 @@ static void test_best_fit_per_chunk(void **state)
 	assert_int_equal(gen_pool_alloc(pool, 32), 0x200e0);
 	assert_int_equal(gen_pool_alloc(pool, 32), 0x10000);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* ---------------------------------------------------------- fixed alloc */
@@ -279,7 +279,7 @@ static void test_fixed_alloc(void **state)
 	alloc_at(pool, 0x10, gen_pool_fixed_alloc, &fd, 0x10080);
 	no_fit(pool, 0x10, gen_pool_fixed_alloc, &fd);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /*
@@ -338,7 +338,7 @@ static void test_multi_block_placements(void **state)
 	gen_pool_free(pool, a, 10);
 	assert_int_equal(gen_pool_avail(pool), 98);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* ------------------------------------------------- user-written algorithms */
@@ -409,7 +409,7 @@ static void test_user_algorithm(void **state)
 	assert_int_equal(log.size, 4);
 	assert_int_equal(log.start_addr, 0x20000);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* Garbage algorithms: what they return is data in @data. */
@@ -473,7 +473,7 @@ static void test_garbage_algorithm(void **state)
 	alloc_at(pool, 32, gen_pool_first_fit, NULL, 0x10000);
 	alloc_at(pool, 16, gen_pool_first_fit, NULL, 0x10050);
 	assert_int_equal(cap.count, 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* -------------------------------------- the algorithms on a raw bitmap */
@@ -522,7 +522,7 @@ static void test_algorithms_on_raw_bitmap(void **state)
 	assert_int_equal(map[0], 0x3ff);
 	assert_int_equal(map[1], 0x7f);
 	assert_int_equal(map[2], 0);
-	gen_pool_destroy(pool);
+	ut_destroy(pool);
 }
 
 /* -------------------------------------- gp_bitmap_find_next_zero_area_off */

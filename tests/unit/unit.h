@@ -75,4 +75,12 @@ static inline long ut_free_all(struct gen_pool *pool)
 	return total;
 }
 
+/* Free whatever a test left allocated, then destroy the pool: a pool in
+ * report mode refuses to die busy and would leak. */
+static inline void ut_destroy(struct gen_pool *pool)
+{
+	ut_free_all(pool);
+	assert_int_equal(gp_destroy_checked(pool), 0);
+}
+
 #endif /* GENPOOL_TESTS_UNIT_H */
