@@ -7,10 +7,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "genpool/genalloc.h"
+#include "genpool/search.h"
 
 /* The exit status meson reads as "skipped". */
 #define TEST_SKIP 77
@@ -66,6 +68,20 @@ static inline uint64_t test_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * 1 if GENPOOL_SEARCH names a search path this CPU cannot run (the test
+ * should then exit TEST_SKIP rather than run on the fallback path).
+ */
+static inline int search_path_unavailable(void)
+{
+	const char *want = getenv("GENPOOL_SEARCH");
+
+	for (int p = GP_SEARCH_REFERENCE; want && p <= GP_SEARCH_AVX512; p++)
+		if (strcmp(want, gp_search_path_name((enum gp_search_path)p)) == 0)
+			return !gp_search_path_supported((enum gp_search_path)p);
+	return 0;
 }
 
 #endif /* GENPOOL_TESTS_TESTUTIL_H */
