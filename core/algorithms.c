@@ -18,7 +18,7 @@
 struct finder {
 	const unsigned long *map;
 	unsigned long size;
-	const struct gp_hints *hints;	/* NULL: the reference search */
+	struct gp_hints *hints;		/* NULL: the reference search */
 };
 
 /* First free run of @nr at or after @start with the given alignment. */

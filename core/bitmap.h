@@ -68,6 +68,10 @@ static inline void gpi_bitmap_clear_bit(unsigned long *map, unsigned long bit)
 unsigned long gpi_find_next_bit(const unsigned long *map, unsigned long size,
 				unsigned long start);
 
+/* Last set bit in [@floor, @before), or ULONG_MAX if none. */
+unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
+				unsigned long floor);
+
 /* First clear bit in [@start, @size), or @size if none. */
 unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 				     unsigned long size, unsigned long start);

@@ -48,7 +48,9 @@ unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
 	unsigned long index, end, busy;
 
 	for (;;) {
-		index = gpi_find_next_zero_bit(map, size, start);
+		/* Nothing at or past @limit can start the run: stop there. */
+		index = gpi_find_next_zero_bit(map, limit < size ? limit : size,
+					       start);
 		index = ((index + align_offset + align_mask) & ~align_mask) -
 			align_offset;
 		/* Overflow-safe form of "index + nr > size". */
@@ -59,6 +61,29 @@ unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
 		if (busy >= end)
 			return index;
 		start = busy + 1;
+	}
+}
+
+unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
+				unsigned long floor)
+{
+	unsigned long i, w;
+
+	if (before <= floor)
+		return ULONG_MAX;
+	i = (before - 1) / GP_WORD_BITS;
+	w = gpi_bitmap_word(map, i) &
+	    (~0UL >> (GP_WORD_BITS - 1 - (before - 1) % GP_WORD_BITS));
+	for (;;) {
+		if (w) {
+			unsigned long bit = i * GP_WORD_BITS + GP_WORD_BITS - 1 -
+					    (unsigned long)__builtin_clzl(w);
+
+			return bit >= floor ? bit : ULONG_MAX;
+		}
+		if (i == 0 || (i - 1) * GP_WORD_BITS + GP_WORD_BITS <= floor)
+			return ULONG_MAX;
+		w = gpi_bitmap_word(map, --i);
 	}
 }
 
@@ -106,7 +131,7 @@ bool gpi_bitmap_claim(unsigned long *map, unsigned long start,
 				return false;
 			}
 		} while (!__atomic_compare_exchange_n(&map[i], &old, old | mask,
-						      true, __ATOMIC_ACQUIRE,
+						      true, __ATOMIC_SEQ_CST,
 						      __ATOMIC_RELAXED));
 	}
 	return true;
@@ -120,7 +145,7 @@ bool gpi_bitmap_release(unsigned long *map, unsigned long start,
 
 	for (i = start / GP_WORD_BITS; i * GP_WORD_BITS < end; i++) {
 		mask = gpi_bitmap_word_mask(start, end, i);
-		old = __atomic_fetch_and(&map[i], ~mask, __ATOMIC_RELEASE);
+		old = __atomic_fetch_and(&map[i], ~mask, __ATOMIC_SEQ_CST);
 		all_were_set &= (old & mask) == mask;
 	}
 	return all_were_set;

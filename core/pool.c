@@ -286,7 +286,7 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		if (bit >= c->nbits || nr > c->nbits - bit)
 			return ULONG_MAX;
 		if (gpi_bitmap_claim(c->map, bit, nr)) {
-			gpi_hints_update(&c->hints, c->map, c->nbits, bit, nr);
+			gpi_hints_claimed(&c->hints, c->map, c->nbits, bit, nr);
 			gpi_bitmap_set_bit(c->first, bit);
 			gpi_bitmap_set_bit(c->last, bit + nr - 1);
 			return bit;
@@ -540,7 +540,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 	 * racing allocation's debit never takes it below zero. */
 	__atomic_fetch_add(&c->avail, bytes, __ATOMIC_RELAXED);
 	released = gpi_bitmap_release(c->map, bit, nr);
-	gpi_hints_update(&c->hints, c->map, c->nbits, bit, nr);
+	gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
 	if (!released) {
 		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
 		*why = "range was freed concurrently by another thread";

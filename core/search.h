@@ -5,11 +5,11 @@
  *
  * A block is one cache line of bitmap: 512 units.  Every free hole (a
  * maximal run of clear bits) belongs to the block it starts in, and each
- * block keeps a 16-bit mask with bit c set when one of its holes has a
- * length in size class c (classes are half powers of two: 1, 2, 3, 4-5,
- * 6-7, 8-11, ..., 192-255, and 256 or more).  Two bytes per 64-byte block
- * is 3.1% of the bitmap.  Per chunk, class_blocks[c] counts the blocks
- * with bit c set.
+ * block keeps a 16-bit mask with bit c set when one of its holes may have
+ * a length in size class c (classes: 1, 2, 3, then half powers of two
+ * 4-5, 6-7, ..., 48-63, then powers of two 64-127, ..., 512-1023, and
+ * 1024 or more).  Two bytes per 64-byte block is 3.1% of the bitmap.  Per
+ * chunk, class_blocks[c] counts the blocks with bit c set.
  *
  * First fit for n units screens blocks by "mask has a class >= class(n)",
  * a single 16-bit compare (16 or 32 blocks per vector step), and runs the
@@ -18,10 +18,14 @@
  * blocks holding holes of that class: the holes are binned by size class
  * instead of visited one by one.
  *
- * Masks are recomputed after every claim and release and checked against
- * the bitmap afterwards, so a quiescent chunk's masks and counters are
- * exact; during races a mask may be stale for a moment, which the CAS on
- * the bitmap makes harmless.
+ * Masks are supersets: every hole's class bit is set in the block it
+ * starts in, and a bit may outlive its hole.  A claim or release only
+ * computes the classes of the holes it creates (a few words of bitmap
+ * around it) and ORs them in; a search that finds nothing in a block its
+ * mask sent it to repairs that block's mask from the bitmap.  A stale bit
+ * costs one wasted block search; a missing bit cannot happen (see
+ * repair_block() for the ordering that guarantees it), so the searches
+ * return exactly the reference's answers.
  */
 #ifndef GENPOOL_CORE_SEARCH_H
 #define GENPOOL_CORE_SEARCH_H
@@ -34,6 +38,8 @@
 #define GP_BLOCK_BITS 512UL
 #define GP_BLOCK_WORDS (GP_BLOCK_BITS / GP_WORD_BITS)
 #define GP_CLASSES 16
+/* Holes this long or longer are all in the top class. */
+#define GP_TOP_CLASS_MIN 1024UL
 /* The class arrays are padded so the vector kernels may read past the end. */
 #define GP_CLASS_PAD 32
 
@@ -64,9 +70,11 @@ static inline unsigned gpi_size_class(unsigned long n)
 	if (n < 4)
 		return (unsigned)n - 1;
 	k = GP_WORD_BITS - 1 - (unsigned)__builtin_clzl(n);
-	if (k >= 8)
-		return GP_CLASSES - 1;
-	return 3 + 2 * (k - 2) + (unsigned)((n >> (k - 1)) & 1);
+	if (k < 6)	/* 4..63: two classes per power of two */
+		return 3 + 2 * (k - 2) + (unsigned)((n >> (k - 1)) & 1);
+	if (k < 10)	/* 64..1023: one class per power of two */
+		return 11 + (k - 6);
+	return GP_CLASSES - 1;
 }
 
 /* Classes whose holes may hold @n units: class(n) and above. */
@@ -78,11 +86,21 @@ static inline unsigned gpi_classes_from(unsigned long n)
 /* Point @h at @mem (gpi_hint_bytes() bytes, zeroed): one free hole. */
 void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits);
 
-/* Recompute the masks that [@start, @start + @nr) of @map can affect
- * after a claim or release, until they agree with the bitmap. */
-void gpi_hints_update(struct gp_hints *h, const unsigned long *map,
-		      unsigned long nbits, unsigned long start,
-		      unsigned long nr);
+/* After [@start, @start + @nr) of @map was claimed: announce the classes
+ * of the holes left on either side. */
+void gpi_hints_claimed(struct gp_hints *h, const unsigned long *map,
+		       unsigned long nbits, unsigned long start,
+		       unsigned long nr);
+
+/* After [@start, @start + @nr) of @map was released: announce the class of
+ * the hole it is now part of. */
+void gpi_hints_released(struct gp_hints *h, const unsigned long *map,
+			unsigned long nbits, unsigned long start,
+			unsigned long nr);
+
+/* Make every block's mask exact (for tests and after bulk changes). */
+void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *map,
+		       unsigned long nbits);
 
 /* Union of the classes present in the chunk (from the counters). */
 unsigned gpi_hints_classes(const struct gp_hints *h);
@@ -104,7 +122,7 @@ static inline bool gpi_hints_may_fit(const struct gp_hints *h,
  * Returns b, or a value > @nbits if none.  Same answer as the reference
  * gpi_find_zero_area() on the same bitmap.
  */
-unsigned long gpi_engine_find(const struct gp_hints *h,
+unsigned long gpi_engine_find(struct gp_hints *h,
 			      const unsigned long *map, unsigned long nbits,
 			      unsigned long start, unsigned long nr,
 			      unsigned long align_mask,
@@ -115,7 +133,7 @@ unsigned long gpi_engine_find(const struct gp_hints *h,
  * units, the lowest such hole among equals (the kernel's answer).  Returns
  * a value >= @nbits if none.
  */
-unsigned long gpi_engine_best_fit(const struct gp_hints *h,
+unsigned long gpi_engine_best_fit(struct gp_hints *h,
 				  const unsigned long *map,
 				  unsigned long nbits, unsigned long nr);
 

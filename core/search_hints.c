@@ -9,13 +9,13 @@
 #include "search.h"
 
 /*
- * A block's class mask depends on the last word before it (does its first
- * hole start here or earlier?), its own 8 words, and the first 4 words
- * after it (a hole reaching 256 units past the block's end is in the top
- * class whatever comes next).  Those 13 words are the block's window.
+ * A block's exact mask depends on the last word before it (does its first
+ * hole start here or earlier?), its own 8 words, and the 16 words after it
+ * (a hole reaching GP_TOP_CLASS_MIN units past the block's end is in the
+ * top class whatever comes next).  Those words are the block's window.
  */
 #define WINDOW_BEFORE 1
-#define WINDOW_AFTER 4
+#define WINDOW_AFTER (GP_TOP_CLASS_MIN / GP_WORD_BITS)
 #define WINDOW_WORDS (WINDOW_BEFORE + GP_BLOCK_WORDS + WINDOW_AFTER)
 #define WINDOW_BITS (WINDOW_WORDS * GP_WORD_BITS)
 #define BLOCK_LO (WINDOW_BEFORE * GP_WORD_BITS)
@@ -47,7 +47,7 @@ static void read_window(const unsigned long *map, unsigned long nbits,
 		w[j] = window_word(map, nbits, first + j);
 }
 
-/* Class mask of the holes starting in the block whose window is @w. */
+/* Exact class mask of the holes starting in the block whose window is @w. */
 static unsigned window_classes(const unsigned long *w)
 {
 	unsigned long pos = BLOCK_LO, end;
@@ -78,29 +78,46 @@ static void count_classes(struct gp_hints *h, unsigned old, unsigned new)
 }
 
 /*
- * Recompute block @b's mask, then check its window did not change
- * meanwhile.  If it did, our store may have overwritten a newer thread's
- * mask with an older one, so compute again: the last thread to store
- * always stored what the bitmap says.  The exchange both returns the mask
- * we replace (for the counters) and orders the store before the re-read.
+ * Make block @b's mask exact.  Why no hole's bit can be lost: a thread
+ * that creates a hole changes the bitmap (A), then sets the hole's bit
+ * unless it is already set (B).  We read the window (1), store the exact
+ * mask with a CAS (2), and read the window again (3), redoing the work if
+ * it changed.  If A came before (1), the mask we store has the hole.  If A
+ * came between (1) and (3), the window changed and we redo.  If A came
+ * after (3), B comes after our store and sees (and sets) the bit.  The
+ * bitmap CAS/AND and the mask CAS/OR are sequentially consistent; the
+ * plain word reads rely on x86-64's ordering of loads after locked
+ * instructions (a port to a weaker machine makes them acquire loads).
  */
-static void update_block(struct gp_hints *h, const unsigned long *map,
+static void repair_block(struct gp_hints *h, const unsigned long *map,
 			 unsigned long nbits, unsigned long b)
 {
 	unsigned long w[WINDOW_WORDS], again[WINDOW_WORDS];
-	unsigned mask, old;
+	uint16_t old, exact;
 
 	read_window(map, nbits, b, w);
 	for (;;) {
-		mask = window_classes(w);
-		old = __atomic_exchange_n(&h->cls[b], (uint16_t)mask,
-					  __ATOMIC_SEQ_CST);
-		count_classes(h, old, mask);
+		exact = (uint16_t)window_classes(w);
+		old = __atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST);
+		if (old != exact) {
+			if (!__atomic_compare_exchange_n(&h->cls[b], &old, exact,
+							 false, __ATOMIC_SEQ_CST,
+							 __ATOMIC_SEQ_CST))
+				continue;
+			count_classes(h, old, exact);
+		}
 		read_window(map, nbits, b, again);
 		if (memcmp(w, again, sizeof(w)) == 0)
 			return;
 		memcpy(w, again, sizeof(w));
 	}
+}
+
+void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *map,
+		       unsigned long nbits)
+{
+	for (unsigned long b = 0; b < h->nblocks; b++)
+		repair_block(h, map, nbits, b);
 }
 
 void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits)
@@ -113,23 +130,75 @@ void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits)
 	h->class_blocks[gpi_size_class(nbits)] = 1;
 }
 
-void gpi_hints_update(struct gp_hints *h, const unsigned long *map,
-		      unsigned long nbits, unsigned long start,
-		      unsigned long nr)
+/* Announce a hole of @len units starting at unit @at (step B above).
+ * Another thread may have claimed it already: then @len is 0, and that
+ * thread announces what it left. */
+static void announce(struct gp_hints *h, unsigned long at, unsigned long len)
 {
-	unsigned long b = start / GP_BLOCK_BITS;
-	/* The block after the range reads the range's last unit to decide
-	 * whether its first hole is its own. */
-	unsigned long last = (start + nr) / GP_BLOCK_BITS;
+	uint16_t *m = &h->cls[at / GP_BLOCK_BITS], bit;
+	unsigned c;
 
-	/* The hole ending where our range starts may begin a block earlier;
-	 * further back it spans a whole free block and stays top class. */
-	if (b > 0 && !gpi_bitmap_test(map, b * GP_BLOCK_BITS - 1))
-		b--;
-	if (last >= h->nblocks)
-		last = h->nblocks - 1;
-	for (; b <= last; b++)
-		update_block(h, map, nbits, b);
+	if (len == 0)
+		return;
+	c = gpi_size_class(len);
+	bit = (uint16_t)(1u << c);
+	if (__atomic_load_n(m, __ATOMIC_SEQ_CST) & bit)
+		return;
+	if (!(__atomic_fetch_or(m, bit, __ATOMIC_SEQ_CST) & bit))
+		__atomic_fetch_add(&h->class_blocks[c], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Start of the free run that ends just before @at, or ULONG_MAX when it
+ * reaches back GP_TOP_CLASS_MIN units or more.  Such a long run's class
+ * is the top one, already set where the run starts, and it stays so.
+ */
+static unsigned long run_start_before(const unsigned long *map,
+				      unsigned long at)
+{
+	unsigned long floor = at > GP_TOP_CLASS_MIN ? at - GP_TOP_CLASS_MIN : 0;
+	unsigned long busy = gpi_find_prev_bit(map, at, floor);
+
+	if (busy != ULONG_MAX)
+		return busy + 1;
+	return floor == 0 ? 0 : ULONG_MAX;
+}
+
+/* Length of the free run starting at @at, capped at GP_TOP_CLASS_MIN. */
+static unsigned long run_length_from(const unsigned long *map,
+				     unsigned long nbits, unsigned long at)
+{
+	unsigned long cap = nbits - at < GP_TOP_CLASS_MIN ? nbits
+							  : at + GP_TOP_CLASS_MIN;
+
+	return gpi_find_next_bit(map, cap, at) - at;
+}
+
+void gpi_hints_claimed(struct gp_hints *h, const unsigned long *map,
+		       unsigned long nbits, unsigned long start,
+		       unsigned long nr)
+{
+	unsigned long end = start + nr, from;
+
+	if (start > 0 && !gpi_bitmap_test(map, start - 1)) {
+		from = run_start_before(map, start);
+		if (from != ULONG_MAX)
+			announce(h, from, start - from);
+	}
+	if (end < nbits && !gpi_bitmap_test(map, end))
+		announce(h, end, run_length_from(map, nbits, end));
+}
+
+void gpi_hints_released(struct gp_hints *h, const unsigned long *map,
+			unsigned long nbits, unsigned long start,
+			unsigned long nr)
+{
+	unsigned long from = start;
+
+	if (start > 0 && !gpi_bitmap_test(map, start - 1))
+		from = run_start_before(map, start);
+	if (from != ULONG_MAX)
+		announce(h, from, run_length_from(map, nbits, from));
 }
 
 unsigned gpi_hints_classes(const struct gp_hints *h)
@@ -164,7 +233,7 @@ static unsigned long find_past_block(const unsigned long *map,
 				  align_offset);
 }
 
-unsigned long gpi_engine_find(const struct gp_hints *h,
+unsigned long gpi_engine_find(struct gp_hints *h,
 			      const unsigned long *map, unsigned long nbits,
 			      unsigned long start, unsigned long nr,
 			      unsigned long align_mask,
@@ -194,38 +263,46 @@ unsigned long gpi_engine_find(const struct gp_hints *h,
 				      align_offset);
 		if (bit < nbits)
 			return bit;
+		/* The mask sent us here for nothing: it may be stale. */
+		repair_block(h, map, nbits, b);
 	}
 	return nbits + 1;
 }
 
 /* Smallest hole of class @c and >= @nr units, lowest first; its start in
  * *@best and length in *@best_len (unchanged if none). */
-static void best_in_class(const struct gp_hints *h, const unsigned long *map,
+static void best_in_class(struct gp_hints *h, const unsigned long *map,
 			  unsigned long nbits, unsigned long nr, unsigned c,
 			  unsigned long *best, unsigned long *best_len)
 {
 	gpi_scan_fn scan = gpi_scan_kernel();
 	unsigned long b, pos, end, hi;
+	bool seen;
 
 	for (b = scan(h, 0, 1u << c); b < h->nblocks; b = scan(h, b + 1, 1u << c)) {
 		pos = b * GP_BLOCK_BITS;
 		hi = pos + GP_BLOCK_BITS < nbits ? pos + GP_BLOCK_BITS : nbits;
 		if (pos > 0 && !gpi_bitmap_test(map, pos - 1))
 			pos = gpi_find_next_bit(map, nbits, pos);
+		seen = false;
 		for (; (pos = gpi_find_next_zero_bit(map, hi, pos)) < hi; pos = end) {
 			end = gpi_find_next_bit(map, nbits, pos);
-			if (end - pos < nr || end - pos >= *best_len ||
-			    gpi_size_class(end - pos) != c)
+			if (gpi_size_class(end - pos) != c)
+				continue;
+			seen = true;
+			if (end - pos < nr || end - pos >= *best_len)
 				continue;
 			*best = pos;
 			*best_len = end - pos;
 			if (end - pos == nr)
 				return;
 		}
+		if (!seen)
+			repair_block(h, map, nbits, b);
 	}
 }
 
-unsigned long gpi_engine_best_fit(const struct gp_hints *h,
+unsigned long gpi_engine_best_fit(struct gp_hints *h,
 				  const unsigned long *map,
 				  unsigned long nbits, unsigned long nr)
 {
