@@ -13,14 +13,15 @@
 static unsigned long find_next(const unsigned long *map, unsigned long size,
 			       unsigned long start, unsigned long invert)
 {
-	unsigned long i, w;
+	unsigned long i, w, words;
 
 	if (start >= size)
 		return size;
 	i = start / GP_WORD_BITS;
+	words = gpi_bitmap_words(size);
 	w = (gpi_bitmap_word(map, i) ^ invert) & (~0UL << (start % GP_WORD_BITS));
 	while (!w) {
-		if (++i >= gpi_bitmap_words(size))
+		if (++i >= words)
 			return size;
 		w = gpi_bitmap_word(map, i) ^ invert;
 	}

@@ -151,8 +151,19 @@ unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
 unsigned long gpi_scan_avx512(const struct gp_hints *h, unsigned long from,
 			      unsigned classes);
 
+/* The path in force; GP_SEARCH_AUTO (0) until first chosen. */
+extern int gpi_current_path;
+
+/* Choose the path from GENPOOL_SEARCH and the CPU (first use). */
+enum gp_search_path gpi_search_path_init(void);
+
 /* The path in force (never GP_SEARCH_AUTO). */
-enum gp_search_path gpi_search_path(void);
+static inline enum gp_search_path gpi_search_path(void)
+{
+	int path = __atomic_load_n(&gpi_current_path, __ATOMIC_RELAXED);
+
+	return path ? (enum gp_search_path)path : gpi_search_path_init();
+}
 
 /* The scan kernel of the path in force (word for the reference path). */
 gpi_scan_fn gpi_scan_kernel(void);

@@ -175,17 +175,14 @@ static enum gp_search_path path_from_env(void)
 	return best_path();
 }
 
-static int current_path;	/* enum gp_search_path; 0 = not chosen yet */
+int gpi_current_path;
 
-enum gp_search_path gpi_search_path(void)
+enum gp_search_path gpi_search_path_init(void)
 {
-	int path = __atomic_load_n(&current_path, __ATOMIC_RELAXED);
+	enum gp_search_path path = path_from_env();
 
-	if (path == GP_SEARCH_AUTO) {
-		path = (int)path_from_env();
-		__atomic_store_n(&current_path, path, __ATOMIC_RELAXED);
-	}
-	return (enum gp_search_path)path;
+	__atomic_store_n(&gpi_current_path, (int)path, __ATOMIC_RELAXED);
+	return path;
 }
 
 gpi_scan_fn gpi_scan_kernel(void)
@@ -206,7 +203,7 @@ GP_EXPORT int gp_search_set_path(enum gp_search_path path)
 		return -EINVAL;
 	if (!gp_search_path_supported(path))
 		return -ENOTSUP;
-	__atomic_store_n(&current_path,
+	__atomic_store_n(&gpi_current_path,
 			 (int)(path == GP_SEARCH_AUTO ? best_path() : path),
 			 __ATOMIC_RELAXED);
 	return 0;
