@@ -14,6 +14,14 @@
 #include "genpool/genalloc.h"
 #include "genpool/search.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+/* Is the test running under valgrind (scale work down)? */
+#define UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#else
+#define UNDER_VALGRIND() 0
+#endif
+
 /* The exit status meson reads as "skipped". */
 #define TEST_SKIP 77
 

@@ -9,6 +9,7 @@
  * engine must return exactly the reference's bit, or "no fit" when the
  * reference finds none; its best fit exactly the kernel's best-fit hole.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,34 +57,45 @@ static void set_bit_to(struct bitmap_under_test *b, unsigned long i, int busy)
 		b->map[i / GP_WORD_BITS] &= ~(1UL << (i % GP_WORD_BITS));
 }
 
+static const enum gp_search_path engine_paths[] = {
+	GP_SEARCH_WORD, GP_SEARCH_AVX2, GP_SEARCH_AVX512,
+};
+#define NPATHS (sizeof(engine_paths) / sizeof(engine_paths[0]))
+
+/* Switch to engine path @p; false if this CPU cannot run it. */
+static bool use_path(size_t p)
+{
+	return gp_search_set_path(engine_paths[p]) == 0;
+}
+
+/* Do two searches agree: both "no fit" (>= nbits), or the same bit? */
+static bool same_answer(unsigned long want, unsigned long got,
+			unsigned long nbits)
+{
+	queries++;
+	return want >= nbits ? got >= nbits : got == want;
+}
+
 /* Compare one query on every supported engine path. */
 static void check_query(struct bitmap_under_test *b, unsigned long start,
 			unsigned long nr, unsigned long mask,
 			unsigned long off, const char *what)
 {
-	static const enum gp_search_path paths[] = {
-		GP_SEARCH_WORD, GP_SEARCH_AVX2, GP_SEARCH_AVX512,
-	};
 	unsigned long want, got;
 
 	want = gpi_find_zero_area(b->map, b->nbits, start, b->nbits, nr,
 				  mask, off);
-	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
-		if (!gp_search_path_supported(paths[p]))
+	for (size_t p = 0; p < NPATHS; p++) {
+		if (!use_path(p))
 			continue;
-		gp_search_set_path(paths[p]);
 		got = gpi_engine_find(&b->hints, b->map, b->nbits, start, nr,
 				      mask, off);
-		queries++;
-		if ((want < b->nbits) != (got < b->nbits) ||
-		    (want < b->nbits && want != got)) {
-			if (mismatches++ < 10)
-				fprintf(stderr, "MISMATCH %s path=%s nbits=%lu "
-					"start=%lu nr=%lu mask=%lu off=%lu: "
-					"reference %lu engine %lu\n", what,
-					gp_search_path_name(paths[p]), b->nbits,
-					start, nr, mask, off, want, got);
-		}
+		if (!same_answer(want, got, b->nbits) && mismatches++ < 10)
+			fprintf(stderr, "MISMATCH %s path=%s nbits=%lu "
+				"start=%lu nr=%lu mask=%lu off=%lu: "
+				"reference %lu engine %lu\n", what,
+				gp_search_path_name(engine_paths[p]), b->nbits,
+				start, nr, mask, off, want, got);
 	}
 }
 
@@ -92,27 +104,18 @@ static void check_query(struct bitmap_under_test *b, unsigned long start,
 static void check_best(struct bitmap_under_test *b, unsigned long nr,
 		       const char *what)
 {
-	static const enum gp_search_path paths[] = {
-		GP_SEARCH_WORD, GP_SEARCH_AVX2, GP_SEARCH_AVX512,
-	};
 	unsigned long want, got;
 
 	want = gen_pool_best_fit(b->map, b->nbits, 0, nr, NULL, NULL, 0);
-	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
-		if (!gp_search_path_supported(paths[p]))
+	for (size_t p = 0; p < NPATHS; p++) {
+		if (!use_path(p))
 			continue;
-		gp_search_set_path(paths[p]);
 		got = gpi_engine_best_fit(&b->hints, b->map, b->nbits, nr);
-		queries++;
-		if ((want < b->nbits) != (got < b->nbits) ||
-		    (want < b->nbits && want != got)) {
-			if (mismatches++ < 10)
-				fprintf(stderr, "MISMATCH best-fit %s path=%s "
-					"nbits=%lu nr=%lu: kernel %lu engine "
-					"%lu\n", what,
-					gp_search_path_name(paths[p]), b->nbits,
-					nr, want, got);
-		}
+		if (!same_answer(want, got, b->nbits) && mismatches++ < 10)
+			fprintf(stderr, "MISMATCH best-fit %s path=%s "
+				"nbits=%lu nr=%lu: kernel %lu engine %lu\n",
+				what, gp_search_path_name(engine_paths[p]),
+				b->nbits, nr, want, got);
 	}
 }
 

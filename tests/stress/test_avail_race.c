@@ -21,13 +21,6 @@
 
 #include "testutil.h"
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
-#else
-#define UNDER_VALGRIND() 0
-#endif
-
 #define ORDER 4
 #define UNIT ((size_t)1 << ORDER)
 #define UNITS 8
