@@ -89,7 +89,7 @@ struct Bitmap {
 		}
 	}
 	// Masks and counters for the whole bitmap after filling it directly.
-	void sync() { gpi_hints_update(&hints, map.data(), kBits, 0, kBits); }
+	void sync() { gpi_hints_rebuild(&hints, map.data(), kBits); }
 	const unsigned long *bits() const { return map.data(); }
 };
 
@@ -259,7 +259,7 @@ unsigned long reference(const Case &c, const Bitmap &b)
 }
 
 // The same search on the engine, on the path in force.
-unsigned long engine(const Case &c, const Bitmap &b)
+unsigned long engine(const Case &c, Bitmap &b)
 {
 	if (c.algo == Algo::kBestFit)
 		return gpi_engine_best_fit(&b.hints, b.bits(), kBits, c.nr);
@@ -314,7 +314,7 @@ void run_search(benchmark::State &state, const Case &c)
 		state.SkipWithError("not on this CPU");
 		return;
 	}
-	const Bitmap &b = get_pattern(c.pattern, c.nr, c.align);
+	Bitmap &b = get_pattern(c.pattern, c.nr, c.align);
 	const unsigned long want = reference_answer(c, b);
 
 	if (c.path != GP_SEARCH_REFERENCE &&
@@ -361,9 +361,9 @@ void run_update(benchmark::State &state, const std::string &pattern,
 		for (auto _ : state) {
 			bool ok = gpi_bitmap_claim(map, at, nr);
 
-			gpi_hints_update(&b.hints, map, kBits, at, nr);
+			gpi_hints_claimed(&b.hints, map, kBits, at, nr);
 			ok &= gpi_bitmap_release(map, at, nr);
-			gpi_hints_update(&b.hints, map, kBits, at, nr);
+			gpi_hints_released(&b.hints, map, kBits, at, nr);
 			benchmark::DoNotOptimize(ok);
 		}
 	} else {

@@ -83,6 +83,14 @@ static inline unsigned gpi_classes_from(unsigned long n)
 	return (0xffffu << gpi_size_class(n)) & 0xffffu;
 }
 
+/* Classes all of whose holes hold at least @n units. */
+static inline unsigned gpi_classes_at_least(unsigned long n)
+{
+	unsigned below = n <= 1 ? 0 : gpi_size_class(n - 1) + 1;
+
+	return (0xffffu << below) & 0xffffu;
+}
+
 /* Point @h at @mem (gpi_hint_bytes() bytes, zeroed): one free hole. */
 void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits);
 

@@ -263,8 +263,13 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 				      align_offset);
 		if (bit < nbits)
 			return bit;
-		/* The mask sent us here for nothing: it may be stale. */
-		repair_block(h, map, nbits, b);
+		/* The mask promised a hole that must have fit: it is stale.
+		 * (Holes in class(nr) may be short, aligned runs may not fit,
+		 * and the first block was searched only from @start.) */
+		if (lo == b * GP_BLOCK_BITS &&
+		    (__atomic_load_n(&h->cls[b], __ATOMIC_RELAXED) &
+		     gpi_classes_at_least(nr + align_mask)))
+			repair_block(h, map, nbits, b);
 	}
 	return nbits + 1;
 }
