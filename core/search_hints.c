@@ -8,6 +8,18 @@
 #include "bitmap.h"
 #include "search.h"
 
+/* Classes: 1, 2, 3, 4-5, 6-7, 8-11, 12-15, 16-23, 24-31, 32-47, 48-63... */
+const uint8_t gpi_class_small[64] = {
+	[1] = 0, [2] = 1, [3] = 2, [4 ... 5] = 3, [6 ... 7] = 4,
+	[8 ... 11] = 5, [12 ... 15] = 6, [16 ... 23] = 7, [24 ... 31] = 8,
+	[32 ... 47] = 9, [48 ... 63] = 10,
+};
+
+/* ... 64-127, 128-255, 256-511, 512-1023 (indexed by n / 64). */
+const uint8_t gpi_class_big[16] = {
+	[1] = 11, [2 ... 3] = 12, [4 ... 7] = 13, [8 ... 15] = 14,
+};
+
 /*
  * A block's exact mask depends on the last word before it (does its first
  * hole start here or earlier?), its own 8 words, and the 16 words after it
@@ -233,14 +245,29 @@ static unsigned long find_past_block(const unsigned long *map,
 				  align_offset);
 }
 
+/*
+ * A search found nothing in block @b.  If its mask promised a hole of at
+ * least @sure units (one that must have fit, whatever the alignment), the
+ * mask is stale: repair it.  Holes of class(nr) may be shorter than nr and
+ * aligned runs may not fit in a hole, so a lesser promise proves nothing.
+ * Kept out of line: the search's fast path must not pay for it.
+ */
+static __attribute__((noinline)) void
+repair_if_stale(struct gp_hints *h, const unsigned long *map,
+		unsigned long nbits, unsigned long b, unsigned long sure)
+{
+	if (__atomic_load_n(&h->cls[b], __ATOMIC_RELAXED) &
+	    gpi_classes_at_least(sure))
+		repair_block(h, map, nbits, b);
+}
+
 unsigned long gpi_engine_find(struct gp_hints *h,
 			      const unsigned long *map, unsigned long nbits,
 			      unsigned long start, unsigned long nr,
 			      unsigned long align_mask,
 			      unsigned long align_offset)
 {
-	unsigned classes = gpi_classes_from(nr);
-	gpi_scan_fn scan = gpi_scan_kernel();
+	gpi_scan_fn scan = NULL;	/* looked up once the first block fails */
 	unsigned long b, lo, hi, bit;
 
 	if (gpi_search_path() == GP_SEARCH_REFERENCE)
@@ -251,7 +278,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 	/* The first block is searched whatever its mask says: @start may
 	 * lie inside a hole that an earlier block owns. */
 	for (b = start / GP_BLOCK_BITS; b < h->nblocks;
-	     b = scan(h, b + 1, classes)) {
+	     b = scan(h, b + 1, gpi_classes_from(nr))) {
 		lo = b * GP_BLOCK_BITS > start ? b * GP_BLOCK_BITS : start;
 		hi = (b + 1) * GP_BLOCK_BITS < nbits ? (b + 1) * GP_BLOCK_BITS
 						     : nbits;
@@ -263,13 +290,11 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 				      align_offset);
 		if (bit < nbits)
 			return bit;
-		/* The mask promised a hole that must have fit: it is stale.
-		 * (Holes in class(nr) may be short, aligned runs may not fit,
-		 * and the first block was searched only from @start.) */
-		if (lo == b * GP_BLOCK_BITS &&
-		    (__atomic_load_n(&h->cls[b], __ATOMIC_RELAXED) &
-		     gpi_classes_at_least(nr + align_mask)))
-			repair_block(h, map, nbits, b);
+		/* The first block was searched only from @start. */
+		if (lo == b * GP_BLOCK_BITS)
+			repair_if_stale(h, map, nbits, b, nr + align_mask);
+		if (!scan)
+			scan = gpi_scan_kernel();
 	}
 	return nbits + 1;
 }

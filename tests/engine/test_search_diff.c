@@ -329,12 +329,38 @@ static void incremental_hints(void)
 	but_free(&b);
 }
 
+/* The class tables against the classes' definition: 1, 2, 3, then two
+ * classes per power of two up to 63, one per power of two up to 1023, and
+ * one for everything longer. */
+static void size_classes(void)
+{
+	for (unsigned long n = 1; n <= 5000; n++) {
+		unsigned k = 0, want;
+
+		while ((2UL << k) <= n)
+			k++;			/* k = floor(log2 n) */
+		if (n < 4)
+			want = (unsigned)n - 1;
+		else if (k < 6)
+			want = 3 + 2 * (k - 2) + (unsigned)((n >> (k - 1)) & 1);
+		else if (k < 10)
+			want = 11 + (k - 6);
+		else
+			want = GP_CLASSES - 1;
+		queries++;
+		if (gpi_size_class(n) != want && mismatches++ < 10)
+			fprintf(stderr, "MISMATCH class of %lu: %u, want %u\n",
+				n, gpi_size_class(n), want);
+	}
+}
+
 int main(void)
 {
 	printf("paths: word%s%s\n",
 	       gp_search_path_supported(GP_SEARCH_AVX2) ? " avx2" : "",
 	       gp_search_path_supported(GP_SEARCH_AVX512) ? " avx512" :
 	       " (avx512: not on this CPU, not checked)");
+	size_classes();
 	small_bitmaps();
 	large_bitmaps();
 	edge_runs();
