@@ -50,20 +50,6 @@ static inline bool gpi_bitmap_test(const unsigned long *map, unsigned long bit)
 	return gpi_bitmap_word(map, bit / GP_WORD_BITS) >> (bit % GP_WORD_BITS) & 1;
 }
 
-/* Set bit @bit atomically. */
-static inline void gpi_bitmap_set_bit(unsigned long *map, unsigned long bit)
-{
-	__atomic_fetch_or(&map[bit / GP_WORD_BITS], 1UL << (bit % GP_WORD_BITS),
-			  __ATOMIC_RELEASE);
-}
-
-/* Clear bit @bit atomically. */
-static inline void gpi_bitmap_clear_bit(unsigned long *map, unsigned long bit)
-{
-	__atomic_fetch_and(&map[bit / GP_WORD_BITS],
-			   ~(1UL << (bit % GP_WORD_BITS)), __ATOMIC_RELEASE);
-}
-
 /* First set bit in [@start, @size), or @size if none. */
 unsigned long gpi_find_next_bit(const unsigned long *map, unsigned long size,
 				unsigned long start);

@@ -49,10 +49,47 @@ struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
 	return NULL;
 }
 
-unsigned long gpi_allocation_units(const struct gp_chunk *chunk,
-				   unsigned long bit)
+bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
+			 unsigned long *bit, unsigned long *units)
 {
-	return gpi_find_next_bit(chunk->last, chunk->nbits, bit) - bit + 1;
+	unsigned long size = 2 * c->nbits, first, last;
+
+	for (first = gpi_find_next_bit(c->bounds, size, 2 * from); first < size;
+	     first = gpi_find_next_bit(c->bounds, size, first + 1)) {
+		if (first % 2)
+			continue;	/* a last mark without its first: racing */
+		last = gpi_find_next_bit(c->bounds, size, first + 1);
+		if (last >= size)
+			return false;
+		*bit = first / 2;
+		*units = (last - first + 1) / 2;
+		return true;
+	}
+	return false;
+}
+
+/* Set (@on) or clear both bounds marks of [@bit, @bit + @nr). */
+static void mark_bounds(struct gp_chunk *c, unsigned long bit,
+			unsigned long nr, bool on)
+{
+	unsigned long first = 2 * bit, last = 2 * (bit + nr - 1) + 1;
+	unsigned long fw = first / GP_WORD_BITS, lw = last / GP_WORD_BITS;
+	unsigned long fm = 1UL << (first % GP_WORD_BITS);
+	unsigned long lm = 1UL << (last % GP_WORD_BITS);
+
+	if (fw == lw) {
+		fm |= lm;
+		lm = 0;
+	}
+	if (on) {
+		__atomic_fetch_or(&c->bounds[fw], fm, __ATOMIC_RELEASE);
+		if (lm)
+			__atomic_fetch_or(&c->bounds[lw], lm, __ATOMIC_RELEASE);
+	} else {
+		__atomic_fetch_and(&c->bounds[fw], ~fm, __ATOMIC_RELEASE);
+		if (lm)
+			__atomic_fetch_and(&c->bounds[lw], ~lm, __ATOMIC_RELEASE);
+	}
 }
 
 bool gpi_pool_busy(const struct gen_pool *pool)
@@ -93,7 +130,7 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 /* Free a chunk's metadata. */
 static void free_chunk(struct gp_chunk *c)
 {
-	gpi_meta_free(c->map, 3 * gpi_bitmap_words(c->nbits) *
+	gpi_meta_free(c->map, gpi_chunk_map_words(c->nbits) *
 			      sizeof(unsigned long));
 	gpi_meta_free(c->hints.cls, gpi_hint_bytes(c->nbits));
 	gpi_meta_free(c, sizeof(*c));
@@ -223,7 +260,8 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 	if (!c)
 		return -ENOMEM;
 	c->nbits = nbits;
-	c->map = gpi_meta_zalloc(3 * words * sizeof(unsigned long), nid);
+	c->map = gpi_meta_zalloc(gpi_chunk_map_words(nbits) *
+				 sizeof(unsigned long), nid);
 	hints = gpi_meta_zalloc(gpi_hint_bytes(nbits), nid);
 	if (!c->map || !hints) {
 		gpi_meta_free(hints, gpi_hint_bytes(nbits));
@@ -232,8 +270,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		return -ENOMEM;
 	}
 	gpi_hints_init(&c->hints, hints, nbits);
-	c->first = c->map + words;
-	c->last = c->first + words;
+	c->bounds = c->map + words;
 	c->avail = size;
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
@@ -287,8 +324,7 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 			return ULONG_MAX;
 		if (gpi_bitmap_claim(c->map, bit, nr)) {
 			gpi_hints_claimed(&c->hints, c->map, c->nbits, bit, nr);
-			gpi_bitmap_set_bit(c->first, bit);
-			gpi_bitmap_set_bit(c->last, bit + nr - 1);
+			mark_bounds(c, bit, nr, true);
 			return bit;
 		}
 	}
@@ -478,14 +514,13 @@ GP_EXPORT void *gen_pool_dma_zalloc_align(struct gen_pool *pool, size_t size,
 static int check_exact_allocation(const struct gp_chunk *c, unsigned long bit,
 				  unsigned long nr)
 {
-	unsigned long last = bit + nr - 1;
-
 	if (!gpi_bitmap_all_set(c->map, bit, nr))
 		return -EALREADY;
-	if (!gpi_bitmap_test(c->first, bit) || !gpi_bitmap_test(c->last, last))
-		return -EBADSLT;
-	if (nr > 1 && (gpi_bitmap_any_set(c->first, bit + 1, nr - 1) ||
-		       gpi_bitmap_any_set(c->last, bit, nr - 1)))
+	/* Its first mark, its last mark, and no mark in between: the marks
+	 * between 2 * bit and 2 * (bit + nr - 1) + 1 are the interior's. */
+	if (!gpi_bitmap_test(c->bounds, 2 * bit) ||
+	    !gpi_bitmap_test(c->bounds, 2 * (bit + nr - 1) + 1) ||
+	    gpi_bitmap_any_set(c->bounds, 2 * bit + 1, 2 * nr - 2))
 		return -EBADSLT;
 	return 0;
 }
@@ -534,8 +569,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		       "(wrong size or interior address)";
 		return ret;
 	}
-	gpi_bitmap_clear_bit(c->first, bit);
-	gpi_bitmap_clear_bit(c->last, bit + nr - 1);
+	mark_bounds(c, bit, nr, false);
 	/* Credit avail before the units can be claimed again, so that a
 	 * racing allocation's debit never takes it below zero. */
 	__atomic_fetch_add(&c->avail, bytes, __ATOMIC_RELAXED);

@@ -2,14 +2,17 @@
 /*
  * core/pool_internal.h - the pool and chunk structures shared by core/.
  *
- * Each chunk carries three bitmaps of the same length:
- *   map   - 1 = unit busy; the kernel's bitmap, handed to algorithms;
- *   first - 1 = unit is the first unit of a live allocation;
- *   last  - 1 = unit is the last unit of a live allocation.
- * first/last are set after a run is claimed and cleared before it is
- * released, so a correct free only ever inspects bits of its own
- * allocation; that is what lets free() tell a double free, a wrong size and
- * an interior address apart without false alarms under concurrency.
+ * Each chunk carries two bitmaps:
+ *   map    - 1 bit per unit, 1 = busy; the kernel's bitmap, handed to
+ *            algorithms;
+ *   bounds - 2 bits per unit: bit 2u = unit u is the first unit of a live
+ *            allocation, bit 2u + 1 = unit u is its last unit.
+ * Interleaving the two marks puts both ends of a small allocation in one
+ * word, so one atomic OR marks it and one atomic AND unmarks it.  Marks
+ * are set after a run is claimed and cleared before it is released, so a
+ * correct free only ever inspects bits of its own allocation; that is what
+ * lets free() tell a double free, a wrong size and an interior address
+ * apart without false alarms under concurrency.
  */
 #ifndef GENPOOL_CORE_POOL_INTERNAL_H
 #define GENPOOL_CORE_POOL_INTERNAL_H
@@ -34,8 +37,7 @@ struct gp_chunk {
 	unsigned long nbits;		/* units in the chunk */
 	size_t avail;			/* free bytes; atomic */
 	unsigned long *map;
-	unsigned long *first;
-	unsigned long *last;
+	unsigned long *bounds;
 	struct gp_hints hints;		/* the engine's per-block hints */
 };
 
@@ -81,9 +83,19 @@ unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
 			   genpool_algo_t algo, void *data,
 			   unsigned long start, unsigned long nr);
 
-/* Length in units of the live allocation whose first unit is @bit. */
-unsigned long gpi_allocation_units(const struct gp_chunk *chunk,
-				   unsigned long bit);
+/* Words of metadata behind a chunk's map and bounds. */
+static inline unsigned long gpi_chunk_map_words(unsigned long nbits)
+{
+	return gpi_bitmap_words(nbits) + gpi_bitmap_words(2 * nbits);
+}
+
+/*
+ * The next live allocation of @c at or after unit @from, as far as the
+ * bounds say: its first unit in *@bit and its length in *@units.  Returns
+ * false when there is none.
+ */
+bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
+			 unsigned long *bit, unsigned long *units);
 
 /*
  * Report misuse on @pool (may be NULL): call the handler, then abort if the

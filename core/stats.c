@@ -24,10 +24,8 @@ GP_EXPORT long gp_for_each_allocation(struct gen_pool *pool,
 	if (!pool)
 		return -EINVAL;
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
-		for (bit = gpi_find_next_bit(c->first, c->nbits, 0);
-		     bit < c->nbits;
-		     bit = gpi_find_next_bit(c->first, c->nbits, bit + units)) {
-			units = gpi_allocation_units(c, bit);
+		for (bit = 0; gpi_next_allocation(c, bit, &bit, &units);
+		     bit += units) {
 			if (func)
 				func(pool, c->pub.start_addr +
 					   (bit << pool->min_alloc_order),
