@@ -299,32 +299,75 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 	return nbits + 1;
 }
 
-/* Smallest hole of class @c and >= @nr units, lowest first; its start in
- * *@best and length in *@best_len (unchanged if none). */
+/*
+ * How far to measure a hole of class @c that starts at @pos: a shorter
+ * class never runs past its class; a top-class hole need not be measured
+ * past the best length found so far, nor, when it is the only top-class
+ * hole of the chunk, past what the request needs.  Without that bound a
+ * best fit on a mostly free chunk would walk its whole free tail.
+ */
+static unsigned long measure_limit(const struct gp_hints *h,
+				   unsigned long nbits, unsigned long pos,
+				   unsigned c, unsigned long nr,
+				   unsigned long best_len)
+{
+	unsigned long cap;
+
+	if (c < GP_CLASSES - 1)
+		cap = GP_TOP_CLASS_MIN;
+	else if (best_len != ~0UL)
+		cap = best_len;
+	else if (__atomic_load_n(&h->class_blocks[c], __ATOMIC_RELAXED) <= 1)
+		cap = nr > GP_TOP_CLASS_MIN ? nr : GP_TOP_CLASS_MIN;
+	else
+		return nbits;
+	return nbits - pos > cap ? pos + cap : nbits;
+}
+
+/*
+ * Smallest hole of class @c and >= @nr units, lowest first; its start in
+ * *@best and length in *@best_len (unchanged if none).  At most one
+ * top-class hole starts in a block (it runs out of the block), so the
+ * class counter also counts top-class holes.
+ */
 static void best_in_class(struct gp_hints *h, const unsigned long *map,
 			  unsigned long nbits, unsigned long nr, unsigned c,
 			  unsigned long *best, unsigned long *best_len)
 {
 	gpi_scan_fn scan = gpi_scan_kernel();
-	unsigned long b, pos, end, hi;
+	unsigned long b, pos, end, hi, limit, len;
 	bool seen;
 
 	for (b = scan(h, 0, 1u << c); b < h->nblocks; b = scan(h, b + 1, 1u << c)) {
 		pos = b * GP_BLOCK_BITS;
 		hi = pos + GP_BLOCK_BITS < nbits ? pos + GP_BLOCK_BITS : nbits;
 		if (pos > 0 && !gpi_bitmap_test(map, pos - 1))
-			pos = gpi_find_next_bit(map, nbits, pos);
+			pos = gpi_find_next_bit(map, hi, pos);
 		seen = false;
 		for (; (pos = gpi_find_next_zero_bit(map, hi, pos)) < hi; pos = end) {
-			end = gpi_find_next_bit(map, nbits, pos);
-			if (gpi_size_class(end - pos) != c)
+			limit = measure_limit(h, nbits, pos, c, nr, *best_len);
+			end = gpi_find_next_bit(map, limit, pos);
+			len = end - pos;
+			if (end == limit && limit < nbits) {
+				/* At least limit - pos long: top class. */
+				if (c < GP_CLASSES - 1)
+					continue;
+				seen = true;
+				if (*best_len != ~0UL)
+					continue;	/* no shorter than the best */
+				/* The chunk's only top-class hole, and it fits. */
+				*best = pos;
+				*best_len = len;
+				return;
+			}
+			if (gpi_size_class(len) != c)
 				continue;
 			seen = true;
-			if (end - pos < nr || end - pos >= *best_len)
+			if (len < nr || len >= *best_len)
 				continue;
 			*best = pos;
-			*best_len = end - pos;
-			if (end - pos == nr)
+			*best_len = len;
+			if (len == nr)
 				return;
 		}
 		if (!seen)

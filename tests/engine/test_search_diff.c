@@ -281,6 +281,37 @@ static void edge_runs(void)
 	}
 }
 
+/* Best fit among long (top-class) holes, which the engine measures only as
+ * far as it must: the shortest one that fits, the lowest among equals. */
+static void long_holes(void)
+{
+	static const unsigned long lens[][5] = {
+		{ 3000, 1100, 1024, 1500, 1024 },
+		{ 5000, 0, 0, 0, 0 },
+		{ 1023, 2048, 1025, 0, 0 },
+		{ 4096, 4095, 4097, 70000, 0 },
+	};
+
+	for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+		struct bitmap_under_test b;
+		unsigned long at = 700;
+
+		but_init(&b, 1UL << 18);
+		memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
+		for (size_t i = 0; i < 5 && lens[t][i]; i++) {
+			for (unsigned long u = at; u < at + lens[t][i]; u++)
+				set_bit_to(&b, u, 0);
+			at += lens[t][i] + 333;
+		}
+		but_sync(&b);
+		for (unsigned long nr = 1; nr < 6000; nr += 97)
+			check_best(&b, nr, "long-holes");
+		check_best(&b, 1024, "long-holes");
+		check_best(&b, 4096, "long-holes");
+		but_free(&b);
+	}
+}
+
 /* Hints maintained incrementally (claims and releases of live runs, as
  * a pool makes them) stay sound, and searches on them stay exact. */
 static void incremental_hints(void)
@@ -364,6 +395,7 @@ int main(void)
 	small_bitmaps();
 	large_bitmaps();
 	edge_runs();
+	long_holes();
 	incremental_hints();
 	printf("engine-diff: %lu queries, %lu mismatches\n", queries, mismatches);
 	return mismatches ? 1 : 0;
