@@ -245,19 +245,42 @@ static unsigned long find_past_block(const unsigned long *map,
 				  align_offset);
 }
 
+/* Does a top-class hole (GP_TOP_CLASS_MIN units or more) start in block
+ * @b?  It would be the block's last hole, running out of the block. */
+static bool starts_top_class_hole(const unsigned long *map, unsigned long nbits,
+				  unsigned long b)
+{
+	unsigned long hi = (b + 1) * GP_BLOCK_BITS, from;
+
+	if (hi >= nbits || gpi_bitmap_test(map, hi - 1))
+		return false;
+	from = run_start_before(map, hi);
+	if (from == ULONG_MAX || from < b * GP_BLOCK_BITS)
+		return false;	/* the run started in an earlier block */
+	return hi - from + run_length_from(map, nbits, hi) >= GP_TOP_CLASS_MIN;
+}
+
 /*
- * A search found nothing in block @b.  If its mask promised a hole of at
- * least @sure units (one that must have fit, whatever the alignment), the
- * mask is stale: repair it.  Holes of class(nr) may be shorter than nr and
- * aligned runs may not fit in a hole, so a lesser promise proves nothing.
- * Kept out of line: the search's fast path must not pay for it.
+ * A search for @nr units (alignment mask @align_mask) found nothing in
+ * block @b.  If its mask promised a hole that must have fit whatever the
+ * alignment (one of at least nr + align_mask units), the mask is stale:
+ * repair it.  Holes of class(nr) may be shorter than nr and aligned runs
+ * may not fit in a hole, so a lesser promise proves nothing; except that
+ * a top-class promise is cheap to check directly, which keeps stale top
+ * bits from luring every large request.  Out of line: the search's fast
+ * path must not pay for it.
  */
 static __attribute__((noinline)) void
 repair_if_stale(struct gp_hints *h, const unsigned long *map,
-		unsigned long nbits, unsigned long b, unsigned long sure)
+		unsigned long nbits, unsigned long b, unsigned long nr,
+		unsigned long align_mask)
 {
-	if (__atomic_load_n(&h->cls[b], __ATOMIC_RELAXED) &
-	    gpi_classes_at_least(sure))
+	unsigned mask = __atomic_load_n(&h->cls[b], __ATOMIC_RELAXED);
+	bool stale = mask & gpi_classes_at_least(nr + align_mask);
+
+	if (!stale && (mask & 1u << (GP_CLASSES - 1)))
+		stale = !starts_top_class_hole(map, nbits, b);
+	if (stale)
 		repair_block(h, map, nbits, b);
 }
 
@@ -292,7 +315,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 			return bit;
 		/* The first block was searched only from @start. */
 		if (lo == b * GP_BLOCK_BITS)
-			repair_if_stale(h, map, nbits, b, nr + align_mask);
+			repair_if_stale(h, map, nbits, b, nr, align_mask);
 		if (!scan)
 			scan = gpi_scan_kernel();
 	}
