@@ -327,6 +327,10 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 			mark_bounds(c, bit, nr, true);
 			return bit;
 		}
+		/* The claim may have set and rolled back some words: others
+		 * saw those units busy and announced shorter holes, so the
+		 * hole they belong to again must be announced, as a free's. */
+		gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
 	}
 	return ULONG_MAX;
 }
