@@ -323,35 +323,10 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 }
 
 /*
- * How far to measure a hole of class @c that starts at @pos: a shorter
- * class never runs past its class; a top-class hole need not be measured
- * past the best length found so far, nor, when it is the only top-class
- * hole of the chunk, past what the request needs.  Without that bound a
- * best fit on a mostly free chunk would walk its whole free tail.
- */
-static unsigned long measure_limit(const struct gp_hints *h,
-				   unsigned long nbits, unsigned long pos,
-				   unsigned c, unsigned long nr,
-				   unsigned long best_len)
-{
-	unsigned long cap;
-
-	if (c < GP_CLASSES - 1)
-		cap = GP_TOP_CLASS_MIN;
-	else if (best_len != ~0UL)
-		cap = best_len;
-	else if (__atomic_load_n(&h->class_blocks[c], __ATOMIC_RELAXED) <= 1)
-		cap = nr > GP_TOP_CLASS_MIN ? nr : GP_TOP_CLASS_MIN;
-	else
-		return nbits;
-	return nbits - pos > cap ? pos + cap : nbits;
-}
-
-/*
- * Smallest hole of class @c and >= @nr units, lowest first; its start in
- * *@best and length in *@best_len (unchanged if none).  At most one
- * top-class hole starts in a block (it runs out of the block), so the
- * class counter also counts top-class holes.
+ * Smallest hole of class @c (below the top class) and >= @nr units, lowest
+ * first; its start in *@best and length in *@best_len (unchanged if none).
+ * Such holes are shorter than GP_TOP_CLASS_MIN, so measuring them is
+ * bounded.  A block whose mask sent us here for nothing is repaired.
  */
 static void best_in_class(struct gp_hints *h, const unsigned long *map,
 			  unsigned long nbits, unsigned long nr, unsigned c,
@@ -368,23 +343,12 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
 			pos = gpi_find_next_bit(map, hi, pos);
 		seen = false;
 		for (; (pos = gpi_find_next_zero_bit(map, hi, pos)) < hi; pos = end) {
-			limit = measure_limit(h, nbits, pos, c, nr, *best_len);
+			limit = nbits - pos > GP_TOP_CLASS_MIN ?
+				pos + GP_TOP_CLASS_MIN : nbits;
 			end = gpi_find_next_bit(map, limit, pos);
 			len = end - pos;
-			if (end == limit && limit < nbits) {
-				/* At least limit - pos long: top class. */
-				if (c < GP_CLASSES - 1)
-					continue;
-				seen = true;
-				if (*best_len != ~0UL)
-					continue;	/* no shorter than the best */
-				/* The chunk's only top-class hole, and it fits. */
-				*best = pos;
-				*best_len = len;
-				return;
-			}
 			if (gpi_size_class(len) != c)
-				continue;
+				continue;	/* (also: reached the limit) */
 			seen = true;
 			if (len < nr || len >= *best_len)
 				continue;
@@ -395,6 +359,91 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
 		}
 		if (!seen)
 			repair_block(h, map, nbits, b);
+	}
+}
+
+#define TOP_CANDIDATES 64
+#define DONE ULONG_MAX
+
+/*
+ * Measure top-class holes starting at @start[0..@n) (in address order)
+ * against the best so far.  Top-class holes can be as long as the chunk,
+ * so rather than measuring each to its end, all are measured together to
+ * a doubling horizon: once a fitting hole has ended within the horizon,
+ * every hole still open is longer.  A hole that reaches the best length
+ * so far cannot win (ties go to the lower address, found first).  When
+ * @last and a single hole is left open with nothing found, it is the
+ * answer, unmeasured.  The cost is the holes times the answer's length,
+ * not the free space of the chunk.
+ */
+static void best_of_holes(const unsigned long *map, unsigned long nbits,
+			  unsigned long nr, const unsigned long *start,
+			  unsigned long n, bool last, unsigned long *best,
+			  unsigned long *best_len)
+{
+	unsigned long reached[TOP_CANDIDATES];	/* measured up to, or DONE */
+	unsigned long horizon, open, cap, limit, end, only = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		reached[i] = start[i];
+	for (horizon = nr > GP_TOP_CLASS_MIN ? nr : GP_TOP_CLASS_MIN;;
+	     horizon *= 2) {
+		open = 0;
+		for (unsigned long i = 0; i < n; i++) {
+			if (reached[i] == DONE)
+				continue;
+			cap = *best_len < horizon ? *best_len : horizon;
+			limit = nbits - start[i] > cap ? start[i] + cap : nbits;
+			end = gpi_find_next_bit(map, limit, reached[i]);
+			if (end == limit && limit < nbits) {
+				reached[i] = cap == *best_len ? DONE : end;
+				if (reached[i] != DONE) {
+					open++;
+					only = i;
+				}
+				continue;
+			}
+			reached[i] = DONE;
+			if (end - start[i] >= nr && end - start[i] < *best_len) {
+				*best = start[i];
+				*best_len = end - start[i];
+			}
+		}
+		if (!open || *best_len <= horizon)
+			return;
+		if (last && open == 1 && *best_len == ~0UL) {
+			*best = start[only];
+			*best_len = horizon;	/* at least */
+			return;
+		}
+	}
+}
+
+/*
+ * Smallest top-class hole of at least @nr units, lowest first.  A block
+ * holds at most one top-class hole (it runs out of the block), found and
+ * checked cheaply; stale bits are repaired on the way.  Candidates are
+ * taken in address-ordered batches.
+ */
+static void best_in_top_class(struct gp_hints *h, const unsigned long *map,
+			      unsigned long nbits, unsigned long nr,
+			      unsigned long *best, unsigned long *best_len)
+{
+	const unsigned top = 1u << (GP_CLASSES - 1);
+	unsigned long start[TOP_CANDIDATES], b, n;
+	gpi_scan_fn scan = gpi_scan_kernel();
+
+	for (b = scan(h, 0, top); b < h->nblocks;) {
+		for (n = 0; b < h->nblocks && n < TOP_CANDIDATES;
+		     b = scan(h, b + 1, top)) {
+			if (starts_top_class_hole(map, nbits, b))
+				start[n++] = run_start_before(map, (b + 1) *
+							      GP_BLOCK_BITS);
+			else
+				repair_block(h, map, nbits, b);
+		}
+		best_of_holes(map, nbits, nr, start, n, b >= h->nblocks, best,
+			      best_len);
 	}
 }
 
@@ -409,8 +458,13 @@ unsigned long gpi_engine_best_fit(struct gp_hints *h,
 		return nbits;
 	/* Classes are disjoint and ordered: the first class holding a
 	 * fitting hole holds the smallest one. */
-	for (; classes && best == nbits; classes &= classes - 1)
-		best_in_class(h, map, nbits, nr, (unsigned)__builtin_ctz(classes),
-			      &best, &best_len);
+	for (; classes && best == nbits; classes &= classes - 1) {
+		unsigned c = (unsigned)__builtin_ctz(classes);
+
+		if (c == GP_CLASSES - 1)
+			best_in_top_class(h, map, nbits, nr, &best, &best_len);
+		else
+			best_in_class(h, map, nbits, nr, c, &best, &best_len);
+	}
 	return best;
 }

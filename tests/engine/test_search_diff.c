@@ -310,6 +310,24 @@ static void long_holes(void)
 		check_best(&b, 4096, "long-holes");
 		but_free(&b);
 	}
+	/* More top-class holes than the engine measures in one batch, the
+	 * shortest ones late, some of equal length. */
+	struct bitmap_under_test b;
+	unsigned long at = 100;
+
+	but_init(&b, 1UL << 20);
+	memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
+	for (unsigned long i = 0; i < 150 && at + 3000 < b.nbits; i++) {
+		unsigned long len = 1024 + (150 - i) * 13 % 700;
+
+		for (unsigned long u = at; u < at + len; u++)
+			set_bit_to(&b, u, 0);
+		at += len + 1 + i % 3;
+	}
+	but_sync(&b);
+	for (unsigned long nr = 1; nr < 2000; nr += 61)
+		check_best(&b, nr, "many-long-holes");
+	but_free(&b);
 }
 
 /* Hints maintained incrementally (claims and releases of live runs, as
