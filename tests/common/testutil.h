@@ -5,6 +5,7 @@
 #ifndef GENPOOL_TESTS_TESTUTIL_H
 #define GENPOOL_TESTS_TESTUTIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +77,43 @@ static inline uint64_t test_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Smallest power of two >= @n (n >= 1), the plain way: tests must not
+ * share the library's arithmetic. */
+static inline unsigned long test_roundup_pow2(unsigned long n)
+{
+	unsigned long p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/*
+ * The errno gp_free_checked() must return for units [@bit, @bit + @nr) of a
+ * chunk of @nbits units whose shadow @owner holds an allocation id per unit
+ * (0 = free): the part of the check that follows finding the chunk.
+ */
+static inline int shadow_free_errno(const uint32_t *owner, unsigned long nbits,
+				    unsigned long bit, unsigned long nr)
+{
+	uint32_t id;
+
+	if (nr > nbits - bit)
+		return -ERANGE;
+	for (unsigned long b = bit; b < bit + nr; b++)
+		if (!owner[b])
+			return -EALREADY;
+	id = owner[bit];
+	if (bit > 0 && owner[bit - 1] == id)
+		return -EBADSLT;	/* interior address */
+	for (unsigned long b = bit; b < bit + nr; b++)
+		if (owner[b] != id)
+			return -EBADSLT;	/* spans allocations */
+	if (bit + nr < nbits && owner[bit + nr] == id)
+		return -EBADSLT;	/* too short */
+	return 0;
 }
 
 /*

@@ -160,9 +160,8 @@ static void check_totals(struct fz *f)
 /* Expected gp_free_checked() result for [addr, addr + size). */
 static int expected_free(const struct fz *f, unsigned long addr, size_t size)
 {
-	unsigned long nr = units_of(f, size), bit, b;
+	unsigned long nr = units_of(f, size), bit;
 	const struct fz_chunk *c;
-	uint32_t id;
 	int ci;
 
 	if (!nr)
@@ -174,20 +173,7 @@ static int expected_free(const struct fz *f, unsigned long addr, size_t size)
 	if ((addr - c->start) & (f->unit - 1))
 		return -EINVAL;
 	bit = (addr - c->start) >> f->order;
-	if (nr > c->nbits - bit)
-		return -ERANGE;
-	for (b = bit; b < bit + nr; b++)
-		if (!c->own[b])
-			return -EALREADY;
-	id = c->own[bit];
-	if (bit > 0 && c->own[bit - 1] == id)
-		return -EBADSLT;
-	for (b = bit; b < bit + nr; b++)
-		if (c->own[b] != id)
-			return -EBADSLT;
-	if (bit + nr < c->nbits && c->own[bit + nr] == id)
-		return -EBADSLT;
-	return 0;
+	return shadow_free_errno(c->own, c->nbits, bit, nr);
 }
 
 static void shadow_release(struct fz *f, int idx)
@@ -263,15 +249,6 @@ static size_t decode_size(struct fz *f)
 		return (((unsigned long)(v % (kind % 8 == 3 ? f->max_bits : 32))
 			 + 1) << f->order) - (v & (f->unit - 1));
 	}
-}
-
-static unsigned long pow2_roundup(unsigned long n)
-{
-	unsigned long p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
 }
 
 static void op_alloc(struct fz *f)
@@ -373,7 +350,7 @@ static void op_alloc(struct fz *f)
 	if (kind == 1)
 		FZ_ASSERT(al.align > 0 && (addr & ((unsigned long)al.align - 1)) == 0);
 	if (kind == 2) {
-		run = pow2_roundup(nr);
+		run = test_roundup_pow2(nr);
 		FZ_ASSERT((bit & (run - 1)) == 0);
 	}
 	if (kind == 4)

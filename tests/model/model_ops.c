@@ -164,15 +164,6 @@ static unsigned long units_of(const struct model *m, size_t size)
 	return (unsigned long)((size + (m->unit - 1)) >> m->order);
 }
 
-static unsigned long pow2_roundup(unsigned long n)
-{
-	unsigned long p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 static bool valid_align(int align)
 {
 	return align > 0 && (align & (align - 1)) == 0;
@@ -215,7 +206,7 @@ static bool model_aligned(const struct model *m, const struct mchunk *c,
 	case A_ALIGN:
 		return (addr & ((unsigned long)r->align.align - 1)) == 0;
 	case A_ORDER:
-		return (b & (pow2_roundup(nr) - 1)) == 0;
+		return (b & (test_roundup_pow2(nr) - 1)) == 0;
 	default:
 		return true;
 	}
@@ -358,9 +349,8 @@ static size_t live_index_of(const struct model *m, unsigned long addr)
 static int model_free_errno(const struct model *m, unsigned long addr,
 			    size_t size)
 {
-	unsigned long nr = units_of(m, size), bit, b;
+	unsigned long nr = units_of(m, size), bit;
 	const struct mchunk *c;
-	uint32_t id;
 	int ci;
 
 	if (!nr)
@@ -372,20 +362,7 @@ static int model_free_errno(const struct model *m, unsigned long addr,
 	if ((addr - c->start) & (m->unit - 1))
 		return -EINVAL;
 	bit = (addr - c->start) >> m->order;
-	if (nr > c->nbits - bit)
-		return -ERANGE;
-	for (b = bit; b < bit + nr; b++)
-		if (!c->unit_owner[b])
-			return -EALREADY;
-	id = c->unit_owner[bit];
-	if (bit > 0 && c->unit_owner[bit - 1] == id)
-		return -EBADSLT;	/* interior address */
-	for (b = bit; b < bit + nr; b++)
-		if (c->unit_owner[b] != id)
-			return -EBADSLT;	/* spans allocations */
-	if (bit + nr < c->nbits && c->unit_owner[bit + nr] == id)
-		return -EBADSLT;	/* too short */
-	return 0;
+	return shadow_free_errno(c->unit_owner, c->nbits, bit, nr);
 }
 
 /* --------------------------------------------------------- invariants */
@@ -667,7 +644,7 @@ static bool check_placement(struct model *m, int ci, unsigned long bit,
 		      "0x%lx not aligned to %d", addr, r->align.align);
 		break;
 	case A_ORDER:
-		CHECK(m, ((addr - c->start) & ((pow2_roundup(nr) << m->order) - 1))
+		CHECK(m, ((addr - c->start) & ((test_roundup_pow2(nr) << m->order) - 1))
 			 == 0, "0x%lx not order-aligned from chunk 0x%lx",
 		      addr, c->start);
 		break;

@@ -179,15 +179,6 @@ static bool own(struct worker *w, const struct live *l, bool claim)
 	return ok;
 }
 
-static unsigned long roundup_pow2(unsigned long n)
-{
-	unsigned long p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 /* Allocate one random block; returns false if the pool said no. */
 static bool one_alloc(struct worker *w)
 {
@@ -251,7 +242,7 @@ static bool one_alloc(struct worker *w)
 		note(w, "allocation 0x%lx (%zu bytes) misplaced", addr, size);
 	} else if ((align > UNIT && addr % align) ||
 		   (order_aligned &&
-		    ((addr - c->start) >> ORDER) % roundup_pow2(units))) {
+		    ((addr - c->start) >> ORDER) % test_roundup_pow2(units))) {
 		w->misplaced++;
 		note(w, "allocation 0x%lx (%zu bytes) misaligned", addr, size);
 	}
