@@ -631,6 +631,50 @@ GP_EXPORT void gen_pool_free(struct gen_pool *pool, unsigned long addr,
 	gen_pool_free_owner(pool, addr, size, NULL);
 }
 
+/* ---------------------------------------------------------------- bulk */
+
+GP_EXPORT size_t gp_alloc_bulk(struct gen_pool *pool, size_t size,
+			       unsigned long *addrs, size_t n)
+{
+	size_t done = 0;
+
+	if (!pool || !addrs) {
+		errno = EINVAL;
+		return 0;
+	}
+	for (; done < n; done++) {
+		int ret = gp_alloc_checked(pool, size, NULL, NULL, &addrs[done],
+					   NULL);
+
+		if (ret) {
+			errno = -ret;
+			break;
+		}
+	}
+	return done;
+}
+
+GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
+			   size_t n, size_t size)
+{
+	int first = 0;
+
+	if (!pool || (!addrs && n))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const char *why = NULL;
+		int ret = free_range(pool, addrs[i], size, NULL, &why);
+
+		if (!ret)
+			continue;
+		if (!first)
+			first = ret;
+		gpi_report(pool, free_misuse_kind(ret), addrs[i], size,
+			   "gp_free_bulk: %s", why);
+	}
+	return first;
+}
+
 /* ------------------------------------------------------------ queries */
 
 GP_EXPORT phys_addr_t gen_pool_virt_to_phys(struct gen_pool *pool,

@@ -5,11 +5,15 @@
 # Build: meson, ninja, a C compiler (gcc 12) and clang 14 with its runtime
 # (sanitizers, libFuzzer).  Libraries: jemalloc (private metadata copy),
 # libfdt + dtc (device trees), libnuma, liburing.  Tests: cmocka, valgrind.
-# Benchmarks: g++ and Google Benchmark.
+# Benchmarks: g++ and Google Benchmark.  The servers' real clients and
+# peers (examples/nbd, examples/kv, their tests and benchmarks): libnbd-bin
+# (nbdinfo, nbdcopy), nbdkit, qemu-utils (qemu-img, qemu-io, qemu-nbd), fio,
+# memcached and libmemcached-tools (memccapable, memcslap).
 GP_PACKAGES="meson ninja-build pkg-config python3 gcc g++ libc6-dev binutils
 	clang-14 libclang-rt-14-dev
 	libjemalloc-dev libfdt-dev device-tree-compiler libnuma-dev liburing-dev
-	libcmocka-dev valgrind libbenchmark-dev"
+	libcmocka-dev valgrind libbenchmark-dev
+	libnbd-bin nbdkit qemu-utils fio memcached libmemcached-tools"
 
 # Print the packages of GP_PACKAGES that are not installed.
 gp_missing_packages()

@@ -264,6 +264,41 @@ void gen_pool_free(struct gen_pool *pool, unsigned long addr, size_t size);
 int gp_free_checked(struct gen_pool *pool, unsigned long addr, size_t size,
 		    void **owner);
 
+/* ----------------------------------------------------------------- bulk */
+
+/**
+ * gp_alloc_bulk - allocate up to @n separate allocations of @size bytes.
+ * @pool:  the pool
+ * @size:  bytes of each allocation; rounded up to whole units
+ * @addrs: receives the addresses, @addrs[0] .. @addrs[ret - 1]
+ * @n:     how many are wanted
+ *
+ * Each allocation is placed by the pool's algorithm exactly as
+ * gen_pool_alloc() would place it, one after the other, and is an ordinary
+ * allocation: gen_pool_free() or gp_free_bulk() frees it.  Returns how many
+ * were allocated (0 .. @n); fewer than @n means the pool ran out (errno
+ * ENOMEM) or the arguments are bad (errno EINVAL: NULL pool or @addrs,
+ * size 0 or overflowing).  Context: thread-safe, lock-free.
+ */
+size_t gp_alloc_bulk(struct gen_pool *pool, size_t size, unsigned long *addrs,
+		     size_t n);
+
+/**
+ * gp_free_bulk - free @n allocations of @size bytes each.
+ * @pool:  the pool
+ * @addrs: the addresses, as gen_pool_alloc() or gp_alloc_bulk() gave them
+ * @n:     how many
+ * @size:  bytes of each, as allocated
+ *
+ * Every address is validated like gp_free_checked(); a bad one changes
+ * nothing, is reported with pool, address and size, and the pool's misuse
+ * policy applies (abort by default); the valid ones are still freed.
+ * Returns 0, or the first negative errno (-EINVAL for a NULL pool or
+ * @addrs).  Context: thread-safe, lock-free.
+ */
+int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs, size_t n,
+		 size_t size);
+
 /* -------------------------------------------------------------- queries */
 
 /**
