@@ -18,6 +18,8 @@
 #include "nbd-proto.h"
 
 #define HANDSHAKE_TIMEOUT_S	10
+/* Connections negotiating at once; more are refused until one finishes. */
+#define MAX_HANDSHAKES		128
 #define MAX_OPTIONS		64
 /* Longest option data we read (a GO with a maximal name and info list). */
 #define MAX_OPTION_DATA		(4 + NBD_MAX_STRING + 2 + 2 * 64)
@@ -25,6 +27,52 @@
 #define MAX_OPTION_SKIP		(1U << 20)
 
 #define EXPORT_DESCRIPTION	"genpool-nbd export"
+
+/* Sockets negotiating now, so that a shutdown need not wait out their timeouts. */
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+static int tracked[MAX_HANDSHAKES];
+static unsigned int ntracked;
+static bool aborting;
+
+/* Note @fd as negotiating; false if the server is shutting down. */
+static bool track(int fd)
+{
+	bool ok;
+
+	pthread_mutex_lock(&track_lock);
+	ok = !aborting && ntracked < MAX_HANDSHAKES;
+	if (ok)
+		tracked[ntracked++] = fd;
+	pthread_mutex_unlock(&track_lock);
+	return ok;
+}
+
+static void untrack(int fd)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&track_lock);
+	for (i = 0; i < ntracked; i++)
+		if (tracked[i] == fd) {
+			tracked[i] = tracked[--ntracked];
+			break;
+		}
+	pthread_mutex_unlock(&track_lock);
+}
+
+/**
+ * handshake_abort_all - cut short every negotiation in progress (shutdown).
+ */
+void handshake_abort_all(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&track_lock);
+	aborting = true;
+	for (i = 0; i < ntracked; i++)
+		shutdown(tracked[i], SHUT_RDWR);
+	pthread_mutex_unlock(&track_lock);
+}
 
 struct hs {
 	struct nbd_server *srv;
@@ -248,6 +296,10 @@ void handshake_run(struct nbd_server *srv, int fd)
 	unsigned char cflags[4];
 	uint32_t cf;
 
+	if (!track(fd)) {
+		close(fd);
+		return;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	nbd_put64(greet, NBD_MAGIC);
@@ -265,8 +317,10 @@ void handshake_run(struct nbd_server *srv, int fd)
 	tv.tv_sec = 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	untrack(fd);
 	server_add_conn(srv, fd, h.structured);
 	return;
 drop:
+	untrack(fd);
 	close(fd);
 }

@@ -31,9 +31,7 @@
 #include "nbd.h"
 #include "nbd-proto.h"
 
-/* Connections negotiating at once; more are refused until one finishes. */
-#define MAX_HANDSHAKES		128
-
+/* Handshake threads still running. */
 static atomic_uint handshakes;
 
 static void usage(FILE *out)
@@ -232,13 +230,11 @@ static void start_handshake(struct nbd_server *srv, int fd)
 	pthread_attr_t attr;
 	pthread_t t;
 
-	if (!a || atomic_fetch_add(&handshakes, 1) >= MAX_HANDSHAKES) {
-		if (a)
-			atomic_fetch_sub(&handshakes, 1);
-		free(a);
+	if (!a) {
 		close(fd);
 		return;
 	}
+	atomic_fetch_add(&handshakes, 1);
 	a->srv = srv;
 	a->fd = fd;
 	pthread_attr_init(&attr);
@@ -341,7 +337,8 @@ static void stop_workers(struct nbd_server *srv)
 	unsigned int i;
 
 	atomic_store(&srv->stopping, true);
-	/* Negotiations are bounded by their socket timeouts; wait for them. */
+	/* Cut negotiations short; their threads end at once. */
+	handshake_abort_all();
 	while (atomic_load(&handshakes))
 		usleep(10000);
 	for (i = 0; i < srv->nworkers; i++)

@@ -157,5 +157,7 @@ unsigned int worker_load(const struct nbd_worker *w);
  * timeouts) and hand the connection to a worker, or close it.
  */
 void handshake_run(struct nbd_server *srv, int fd);
+/* Shutdown: end every negotiation in progress; refuse new ones. */
+void handshake_abort_all(void);
 
 #endif /* GENPOOL_NBD_H */

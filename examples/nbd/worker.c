@@ -36,6 +36,13 @@
 #define MAX_INFLIGHT		64	/* requests per connection */
 #define STAGE_SIZE		(16 * NBD_REQUEST_SIZE)
 #define CALM_BATCH		16	/* non-WRITEs in a row before batching headers */
+/*
+ * Smaller READ replies go by plain send from the same registered buffer:
+ * below ~10 KiB the kernel's zero-copy bookkeeping (notification, page
+ * references) costs more than the copy it saves (Documentation/networking/
+ * msg_zerocopy.rst), and on loopback the kernel copies anyway.
+ */
+#define ZC_MIN_PAYLOAD		(16U << 10)
 #define RING_ENTRIES		512
 #define MAX_CHAIN		32	/* replies per linked send chain */
 #define DISCARD_SIZE		(64U << 10)
@@ -118,6 +125,7 @@ struct nbd_conn {
 	bool closing;
 	bool dead;
 	bool recv_armed;
+	bool in_flushq;
 	enum rx_state rx;
 	unsigned int refs;
 	unsigned int inflight;
@@ -132,6 +140,7 @@ struct nbd_conn {
 	struct nbd_req *free_reqs;
 	struct nbd_req *sendq, **sendq_tail;
 	struct nbd_conn *prev, *next;
+	struct nbd_conn *flush_next;
 	struct nbd_req reqs[MAX_INFLIGHT];
 };
 
@@ -152,6 +161,7 @@ struct nbd_worker {
 	atomic_uint nconns;
 	unsigned int nparked;
 	struct nbd_conn *conns;
+	struct nbd_conn *flushq;	/* connections with replies to send */
 	pthread_mutex_t lock;		/* guards newq */
 	struct new_conn *newq;
 	bool stopping;			/* seen by the worker itself */
@@ -245,7 +255,7 @@ static void conn_maybe_free(struct nbd_conn *c)
 {
 	struct nbd_worker *w = c->w;
 
-	if (!c->closing || c->inflight)
+	if (!c->closing || c->inflight || c->in_flushq)
 		return;
 	if (c->refs) {
 		/* Only a receive can be left: wake it. */
@@ -281,7 +291,21 @@ static void req_release(struct nbd_req *r)
 
 /* ---------------------------------------------------------------- replies */
 
-/* Queue @r's reply (built by the caller) and start sending if idle. */
+/*
+ * Send @c's queued replies at the end of this pass over the CQEs: the
+ * replies of every request that completed in the pass leave together as
+ * one chain (one TCP push, thanks to MSG_MORE), not one by one.
+ */
+static void want_flush(struct nbd_conn *c)
+{
+	if (c->in_flushq)
+		return;
+	c->in_flushq = true;
+	c->flush_next = c->w->flushq;
+	c->w->flushq = c;
+}
+
+/* Queue @r's reply (built by the caller); it leaves at the pass's end. */
 static void queue_reply(struct nbd_req *r)
 {
 	struct nbd_conn *c = r->conn;
@@ -295,7 +319,7 @@ static void queue_reply(struct nbd_req *r)
 	r->next = NULL;
 	*c->sendq_tail = r;
 	c->sendq_tail = &r->next;
-	flush_sends(c);
+	want_flush(c);
 }
 
 /* Reply with @r->error and no data. */
@@ -340,15 +364,17 @@ static void reply_data(struct nbd_req *r)
 	}
 	r->out = p;
 	r->out_len = (uint32_t)(r->data - p) + len;
-	r->zc = r->conn->zc_send;
+	r->zc = r->conn->zc_send && len >= ZC_MIN_PAYLOAD;
 	STAT_ADD(r->conn->w, bytes_read, len);
 	queue_reply(r);
 }
 
 /* One send SQE for @r's reply. */
-static void prep_send(struct nbd_conn *c, struct nbd_req *r, struct io_uring_sqe *sqe)
+static void prep_send(struct nbd_conn *c, struct nbd_req *r, struct io_uring_sqe *sqe,
+		      bool more)
 {
-	int flags = MSG_WAITALL | MSG_NOSIGNAL;
+	/* MSG_MORE while the chain goes on: TCP packs replies into full segments. */
+	int flags = MSG_WAITALL | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
 
 	if (r->zc) {
 		unsigned int zf = c->w->srv->zc_report ? IORING_SEND_ZC_REPORT_USAGE : 0;
@@ -387,7 +413,7 @@ static void flush_sends(struct nbd_conn *c)
 
 		r = c->sendq;
 		c->sendq = r->next;
-		prep_send(c, r, sqe);
+		prep_send(c, r, sqe, n != 0);
 		if (n)
 			sqe->flags |= IOSQE_IO_LINK;
 	}
@@ -425,7 +451,8 @@ static void on_send(struct nbd_req *r, int res, unsigned int flags)
 			}
 			c->sendq_tail = &c->sendq;
 		}
-		flush_sends(c);
+		if (c->sendq)
+			want_flush(c);
 	}
 }
 
@@ -1009,6 +1036,19 @@ static void housekeeping(struct nbd_worker *w)
 		}
 }
 
+/* Send what the pass queued, connection by connection. */
+static void flush_all(struct nbd_worker *w)
+{
+	while (w->flushq) {
+		struct nbd_conn *c = w->flushq;
+
+		w->flushq = c->flush_next;
+		c->in_flushq = false;
+		flush_sends(c);
+		conn_maybe_free(c);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct nbd_worker *w = arg;
@@ -1030,6 +1070,7 @@ static void *worker_main(void *arg)
 		}
 		io_uring_cq_advance(&w->ring, n);
 		housekeeping(w);
+		flush_all(w);
 	}
 	io_uring_submit(&w->ring);
 	return NULL;

@@ -429,6 +429,9 @@ def case_signals():
         for i in range(64):
             data = bytes([i + 1]) * 65536
             blocks[c.send_request(CMD_WRITE, i * 65536, 65536, FLAG_FUA, data)] = i
+        idle = Client(s.address())     # stuck in the handshake: must not delay exit
+        idle.greet()
+        t0 = time.monotonic()
         s.send_signal(signal.SIGTERM)
         answered = []
         try:
@@ -440,6 +443,8 @@ def case_signals():
             pass
         err = s.stop()
         check("stats (exit)" in err, err)
+        check(time.monotonic() - t0 < 5, "shutdown waited for an idle handshake")
+        idle.close()
     with open(disk, "rb") as f:
         for i in answered:
             f.seek(i * 65536)
