@@ -16,8 +16,9 @@ over the fio run, divided by the I/Os fio completed.
 Servers: genpool-nbd (zero-copy), genpool-nbd --no-zerocopy, `nbdkit file`
 (its default thread pool, page cache), `qemu-nbd` (--aio=io_uring
 --cache=none, i.e. O_DIRECT as genpool-nbd).  A peer that is not
-installed is skipped with the reason.  --quick: 4k and 64k randread at
-iodepth 32 only, 2 s each, one round (the main job's table).
+installed is skipped with the reason.  --quick: randread 4k and 64k and
+randwrite 4k at iodepth 32 only, 2 s each, one round (the main job's
+table).
 """
 import argparse
 import json
@@ -147,7 +148,7 @@ def main():
     points = [(rw, bs, d) for rw in ("randread", "randwrite") for bs in ("4k", "64k")
               for d in (1, 32)]
     if a.quick:
-        points = [("randread", "4k", 32), ("randread", "64k", 32)]
+        points = [("randread", "4k", 32), ("randwrite", "4k", 32), ("randread", "64k", 32)]
         a.runtime, a.reps, a.size = 2, 1, min(a.size, 256 << 20)
     if a.points:
         points = [(rw, bs, int(d)) for rw, bs, d in

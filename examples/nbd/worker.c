@@ -135,6 +135,8 @@ struct nbd_conn {
 	uint8_t calm;
 	struct nbd_req *rx_req;
 	uint32_t rx_got;
+	struct msghdr msg;		/* RX_PAYLOAD: payload + next header */
+	struct iovec iov[2];
 	uint64_t discard;
 	struct nbd_req *parked;
 	struct nbd_req *free_reqs;
@@ -810,9 +812,20 @@ static void arm_recv(struct nbd_conn *c)
 			len = NBD_REQUEST_SIZE - c->staged;
 		break;
 	case RX_PAYLOAD:
-		p = c->rx_req->data + c->rx_got;
-		len = c->rx_req->rq.length - c->rx_got;
-		break;
+		/*
+		 * The payload's rest, and the next header behind it in the same
+		 * receive: a stream of WRITEs then costs one receive each.
+		 */
+		c->iov[0].iov_base = c->rx_req->data + c->rx_got;
+		c->iov[0].iov_len = c->rx_req->rq.length - c->rx_got;
+		c->iov[1].iov_base = c->stage + c->staged;
+		c->iov[1].iov_len = c->staged < NBD_REQUEST_SIZE ?
+				    NBD_REQUEST_SIZE - c->staged : 0;
+		c->msg.msg_iov = c->iov;
+		c->msg.msg_iovlen = c->iov[1].iov_len ? 2 : 1;
+		sqe = get_sqe(c->w);
+		io_uring_prep_recvmsg(sqe, c->fd, &c->msg, 0);
+		goto armed;
 	default:
 		p = c->w->discard_buf;
 		len = c->discard < DISCARD_SIZE ? c->discard : DISCARD_SIZE;
@@ -822,6 +835,7 @@ static void arm_recv(struct nbd_conn *c)
 		return;
 	sqe = get_sqe(c->w);
 	io_uring_prep_recv(sqe, c->fd, p, len, 0);
+armed:
 	io_uring_sqe_set_data(sqe, &c->recv_op);
 	c->recv_armed = true;
 	c->refs++;
@@ -847,8 +861,12 @@ static void on_recv(struct nbd_conn *c, int res)
 		c->staged += (uint32_t)res;
 		conn_parse(c);
 		break;
-	case RX_PAYLOAD:
-		c->rx_got += (uint32_t)res;
+	case RX_PAYLOAD: {
+		uint32_t want = c->rx_req->rq.length - c->rx_got;
+		uint32_t got = (uint32_t)res < want ? (uint32_t)res : want;
+
+		c->rx_got += got;
+		c->staged += (uint32_t)res - got;	/* the next header's start */
 		if (c->rx_got == c->rx_req->rq.length) {
 			struct nbd_req *r = c->rx_req;
 
@@ -858,6 +876,7 @@ static void on_recv(struct nbd_conn *c, int res)
 			conn_parse(c);
 		}
 		break;
+	}
 	default:
 		c->discard -= (uint32_t)res;
 		if (!c->discard) {
