@@ -52,11 +52,11 @@ unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
 		/* Nothing at or past @limit can start the run: stop there. */
 		index = gpi_find_next_zero_bit(map, limit < size ? limit : size,
 					       start);
-		index = ((index + align_offset + align_mask) & ~align_mask) -
+		index = gpi_align_up(index + align_offset, align_mask + 1) -
 			align_offset;
 		/* Overflow-safe form of "index + nr > size". */
 		if (index >= limit || index > size || nr > size - index)
-			return size + 1;
+			return GPI_NO_FIT;
 		end = index + nr;
 		busy = gpi_find_next_bit(map, end, index);
 		if (busy >= end)
@@ -71,7 +71,7 @@ unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
 	unsigned long i, w;
 
 	if (before <= floor)
-		return ULONG_MAX;
+		return GPI_NO_FIT;
 	i = (before - 1) / GP_WORD_BITS;
 	w = gpi_bitmap_word(map, i) &
 	    (~0UL >> (GP_WORD_BITS - 1 - (before - 1) % GP_WORD_BITS));
@@ -80,10 +80,10 @@ unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
 			unsigned long bit = i * GP_WORD_BITS + GP_WORD_BITS - 1 -
 					    (unsigned long)__builtin_clzl(w);
 
-			return bit >= floor ? bit : ULONG_MAX;
+			return bit >= floor ? bit : GPI_NO_FIT;
 		}
 		if (i == 0 || (i - 1) * GP_WORD_BITS + GP_WORD_BITS <= floor)
-			return ULONG_MAX;
+			return GPI_NO_FIT;
 		w = gpi_bitmap_word(map, --i);
 	}
 }

@@ -36,7 +36,7 @@ static unsigned long units_for(const struct gen_pool *pool, size_t size)
 
 	if (size == 0 || size > SIZE_MAX - (unit - 1))
 		return 0;
-	return (size + unit - 1) >> pool->min_alloc_order;
+	return gpi_shift_round_up(size, (unsigned)pool->min_alloc_order);
 }
 
 struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
@@ -217,12 +217,12 @@ static const char *bad_chunk(const struct gen_pool *pool, unsigned long virt,
 {
 	if (size == 0)
 		return "size is 0";
-	if (size & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(size, unit_of(pool)))
 		return "size is not a multiple of the pool's unit";
 	if (virt == 0)
 		return "address 0 is the allocation failure value";
 	/* The alignment arithmetic (as the kernel's) assumes it. */
-	if (virt & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(virt, unit_of(pool)))
 		return "address is not a multiple of the pool's unit";
 	if (size - 1 > ULONG_MAX - virt)
 		return "range wraps around the address space";
@@ -310,7 +310,7 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
 /* --------------------------------------------------------- allocation */
 
 /* Try to place @nr units in @chunk with @algo; returns the first bit or
- * ULONG_MAX.  Marks the allocation's boundaries on success. */
+ * GPI_NO_FIT.  Marks the allocation's boundaries on success. */
 static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				    unsigned long nr, genpool_algo_t algo,
 				    void *data)
@@ -321,7 +321,7 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		bit = gpi_algo_run(pool, c, algo, data, bit, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit)
-			return ULONG_MAX;
+			return GPI_NO_FIT;
 		if (gpi_bitmap_claim(c->map, bit, nr)) {
 			gpi_hints_claimed(&c->hints, c->map, c->nbits, bit, nr);
 			mark_bounds(c, bit, nr, true);
@@ -332,7 +332,7 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * hole they belong to again must be announced, as a free's. */
 		gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
 	}
-	return ULONG_MAX;
+	return GPI_NO_FIT;
 }
 
 /*
@@ -387,7 +387,7 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 		if (!chunk_may_fit(c, bytes, nr))
 			continue;
 		bit = alloc_in_chunk(pool, c, nr, algo, data);
-		if (bit == ULONG_MAX)
+		if (bit == GPI_NO_FIT)
 			continue;
 		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
 		*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
@@ -472,7 +472,7 @@ GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
 {
 	struct genpool_data_align data = { .align = align };
 
-	if (align <= 0 || (align & (align - 1))) {
+	if (align <= 0 || !gpi_is_pow2((unsigned long)align)) {
 		count_failure(pool);
 		errno = EINVAL;
 		return NULL;
@@ -555,7 +555,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		*why = "no chunk of the pool holds this address";
 		return -EFAULT;
 	}
-	if ((addr - c->pub.start_addr) & (unit_of(pool) - 1)) {
+	if (!gpi_is_aligned(addr - c->pub.start_addr, unit_of(pool))) {
 		*why = "address is not on a unit boundary of its chunk";
 		return -EINVAL;
 	}

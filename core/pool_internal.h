@@ -23,13 +23,8 @@
 
 #include "genpool/genalloc.h"
 #include "bitmap.h"
+#include "export.h"
 #include "search.h"
-
-#if defined(__GNUC__)
-#define GP_EXPORT __attribute__((visibility("default")))
-#else
-#define GP_EXPORT
-#endif
 
 struct gp_chunk {
 	struct gen_pool_chunk pub;	/* what users see; first member */

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "genpool/search.h"
+#include "util.h"
 
 #define GP_BLOCK_BITS 512UL
 #define GP_BLOCK_WORDS (GP_BLOCK_BITS / GP_WORD_BITS)
@@ -53,7 +54,7 @@ struct gp_hints {
 /* Blocks covering @nbits units. */
 static inline unsigned long gpi_blocks(unsigned long nbits)
 {
-	return nbits / GP_BLOCK_BITS + (nbits % GP_BLOCK_BITS != 0);
+	return gpi_div_round_up(nbits, GP_BLOCK_BITS);
 }
 
 /* Bytes of class storage for @nbits units. */
@@ -130,7 +131,7 @@ static inline bool gpi_hints_may_fit(const struct gp_hints *h,
 /*
  * First-fit search with the engine: the lowest b >= @start such that
  * [b, b + @nr) is free and ((b + @align_offset) & @align_mask) == 0.
- * Returns b, or a value > @nbits if none.  Same answer as the reference
+ * Returns b, or GPI_NO_FIT if none.  Same answer as the reference
  * gpi_find_zero_area() on the same bitmap.
  */
 unsigned long gpi_engine_find(struct gp_hints *h,
@@ -142,7 +143,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 /*
  * Best fit with the engine: the start of a smallest hole of at least @nr
  * units, the lowest such hole among equals (the kernel's answer).  Returns
- * a value >= @nbits if none.
+ * GPI_NO_FIT if none.
  */
 unsigned long gpi_engine_best_fit(struct gp_hints *h,
 				  const unsigned long *map,

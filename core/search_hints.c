@@ -161,7 +161,7 @@ static void announce(struct gp_hints *h, unsigned long at, unsigned long len)
 }
 
 /*
- * Start of the free run that ends just before @at, or ULONG_MAX when it
+ * Start of the free run that ends just before @at, or GPI_NO_FIT when it
  * reaches back GP_TOP_CLASS_MIN units or more.  Such a long run's class
  * is the top one, already set where the run starts, and it stays so.
  */
@@ -171,9 +171,9 @@ static unsigned long run_start_before(const unsigned long *map,
 	unsigned long floor = at > GP_TOP_CLASS_MIN ? at - GP_TOP_CLASS_MIN : 0;
 	unsigned long busy = gpi_find_prev_bit(map, at, floor);
 
-	if (busy != ULONG_MAX)
+	if (busy != GPI_NO_FIT)
 		return busy + 1;
-	return floor == 0 ? 0 : ULONG_MAX;
+	return floor == 0 ? 0 : GPI_NO_FIT;
 }
 
 /* Length of the free run starting at @at, capped at GP_TOP_CLASS_MIN. */
@@ -194,7 +194,7 @@ void gpi_hints_claimed(struct gp_hints *h, const unsigned long *map,
 
 	if (start > 0 && !gpi_bitmap_test(map, start - 1)) {
 		from = run_start_before(map, start);
-		if (from != ULONG_MAX)
+		if (from != GPI_NO_FIT)
 			announce(h, from, start - from);
 	}
 	if (end < nbits && !gpi_bitmap_test(map, end))
@@ -209,7 +209,7 @@ void gpi_hints_released(struct gp_hints *h, const unsigned long *map,
 
 	if (start > 0 && !gpi_bitmap_test(map, start - 1))
 		from = run_start_before(map, start);
-	if (from != ULONG_MAX)
+	if (from != GPI_NO_FIT)
 		announce(h, from, run_length_from(map, nbits, from));
 }
 
@@ -239,8 +239,8 @@ static unsigned long find_past_block(const unsigned long *map,
 	unsigned long s;
 
 	if (!align_mask || hi >= nbits || gpi_bitmap_test(map, hi - 1))
-		return nbits + 1;
-	s = ((hi + align_offset + align_mask) & ~align_mask) - align_offset;
+		return GPI_NO_FIT;
+	s = gpi_align_up(hi + align_offset, align_mask + 1) - align_offset;
 	return gpi_find_zero_area(map, nbits, s, s + 1, nr, align_mask,
 				  align_offset);
 }
@@ -255,7 +255,7 @@ static bool starts_top_class_hole(const unsigned long *map, unsigned long nbits,
 	if (hi >= nbits || gpi_bitmap_test(map, hi - 1))
 		return false;
 	from = run_start_before(map, hi);
-	if (from == ULONG_MAX || from < b * GP_BLOCK_BITS)
+	if (from == GPI_NO_FIT || from < b * GP_BLOCK_BITS)
 		return false;	/* the run started in an earlier block */
 	return hi - from + run_length_from(map, nbits, hi) >= GP_TOP_CLASS_MIN;
 }
@@ -297,7 +297,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 		return gpi_find_zero_area(map, nbits, start, nbits, nr,
 					  align_mask, align_offset);
 	if (nr == 0 || start >= nbits || nr > nbits - start)
-		return nbits + 1;
+		return GPI_NO_FIT;
 	/* The first block is searched whatever its mask says: @start may
 	 * lie inside a hole that an earlier block owns. */
 	for (b = start / GP_BLOCK_BITS; b < h->nblocks;
@@ -319,7 +319,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 		if (!scan)
 			scan = gpi_scan_kernel();
 	}
-	return nbits + 1;
+	return GPI_NO_FIT;
 }
 
 /*
@@ -363,7 +363,7 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
 }
 
 #define TOP_CANDIDATES 64
-#define DONE ULONG_MAX
+#define DONE GPI_NO_FIT
 
 /*
  * Measure top-class holes starting at @start[0..@n) (in address order)
@@ -411,7 +411,7 @@ static void best_of_holes(const unsigned long *map, unsigned long nbits,
 		}
 		if (!open || *best_len <= horizon)
 			return;
-		if (last && open == 1 && *best_len == ~0UL) {
+		if (last && open == 1 && *best == GPI_NO_FIT) {
 			*best = start[only];
 			*best_len = horizon;	/* at least */
 			return;
@@ -452,13 +452,14 @@ unsigned long gpi_engine_best_fit(struct gp_hints *h,
 				  unsigned long nbits, unsigned long nr)
 {
 	unsigned classes = gpi_hints_classes(h) & gpi_classes_from(nr);
-	unsigned long best = nbits, best_len = ~0UL;
+	/* No hole yet: longer than any. */
+	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX;
 
 	if (nr == 0)
-		return nbits;
+		return GPI_NO_FIT;
 	/* Classes are disjoint and ordered: the first class holding a
 	 * fitting hole holds the smallest one. */
-	for (; classes && best == nbits; classes &= classes - 1) {
+	for (; classes && best == GPI_NO_FIT; classes &= classes - 1) {
 		unsigned c = (unsigned)__builtin_ctz(classes);
 
 		if (c == GP_CLASSES - 1)
