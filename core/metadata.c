@@ -60,8 +60,8 @@ static bool node_extent_dalloc(extent_hooks_t *hooks, void *addr, size_t size,
 #endif
 
 struct node_arena {
-	unsigned arena;
-	int ready;		/* 0 none, 1 created, -1 creation failed */
+	unsigned arena;		/* valid once @ready is set */
+	int ready;		/* atomic: 1 once the arena exists */
 #ifdef GP_HAVE_NUMA
 	extent_hooks_t hooks;	/* first member use: container lookup */
 #endif
@@ -118,7 +118,13 @@ static bool node_extent_dalloc(extent_hooks_t *hooks, void *addr, size_t size,
 }
 #endif
 
-/* Create the arena for @nid (NUMA_NO_NODE: slot 0).  Caller holds the lock. */
+/*
+ * Create the arena for @nid (NUMA_NO_NODE: slot 0).  Caller holds the lock.
+ * A failure (memory short: jemalloc cannot map the arena's first block) is
+ * not remembered, so the next allocation tries again: a shortage must not
+ * outlive itself.  jemalloc reuses the index of an arena it failed to
+ * make, so retries do not use up arena numbers.
+ */
 static void create_arena(int nid)
 {
 	struct node_arena *a = &arenas[nid + 1];
@@ -135,8 +141,8 @@ static void create_arena(int nid)
 		newlen = sizeof(hooks);
 	}
 #endif
-	a->ready = gpje_mallctl("arenas.create", &a->arena, &len, newp,
-				newlen) == 0 ? 1 : -1;
+	if (gpje_mallctl("arenas.create", &a->arena, &len, newp, newlen) == 0)
+		__atomic_store_n(&a->ready, 1, __ATOMIC_RELEASE);
 }
 
 /* The mallocx flags for metadata of node @nid, or -1 if there is no arena. */
@@ -144,14 +150,14 @@ static int arena_flags(int nid)
 {
 	struct node_arena *a = &arenas[nid + 1];
 
-	if (__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE) == 0) {
+	if (!__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_lock(&arenas_lock);
-		if (a->ready == 0)
+		if (!__atomic_load_n(&a->ready, __ATOMIC_RELAXED))
 			create_arena(nid);
 		pthread_mutex_unlock(&arenas_lock);
+		if (!__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE))
+			return -1;
 	}
-	if (__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE) < 0)
-		return -1;
 	return (int)(MALLOCX_ARENA(a->arena) | MALLOCX_TCACHE_NONE);
 }
 
