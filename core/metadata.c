@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #include "pool_internal.h"
 
@@ -37,6 +38,29 @@ bool gpi_valid_nid(int nid)
 #else
 	return nid == 0;
 #endif
+}
+
+/* Blocks this large are checked against the machine's memory; smaller
+ * ones cannot exceed any machine genpool runs on (and stay syscall-free). */
+#define GP_META_CHECKED_SIZE (1UL << 20)
+
+/*
+ * Could this machine ever hold @size bytes?  Not if they exceed its RAM
+ * and swap together, the bound the kernel's default overcommit heuristic
+ * puts on one mapping.  Metadata is committed lazily, as allocations write
+ * the bitmaps, so a block past that bound is a promise of an OOM kill: the
+ * private jemalloc maps with MAP_NORESERVE under that heuristic (so the
+ * kernel never checks), and a chunk whose bitmaps no machine of this size
+ * can hold used to be accepted.
+ */
+static bool machine_can_hold(size_t size)
+{
+	struct sysinfo si;
+
+	if (size < GP_META_CHECKED_SIZE || sysinfo(&si) != 0)
+		return true;
+	return size / si.mem_unit <= (unsigned long long)si.totalram +
+				     si.totalswap;
 }
 
 #ifdef GP_METADATA_JEMALLOC
@@ -165,7 +189,7 @@ void *gpi_meta_zalloc(size_t size, int nid)
 {
 	int flags = arena_flags(gpi_valid_nid(nid) ? nid : NUMA_NO_NODE);
 
-	if (flags < 0 || size == 0)
+	if (flags < 0 || size == 0 || !machine_can_hold(size))
 		return NULL;
 	return gpje_mallocx(size, flags | MALLOCX_ZERO);
 }
@@ -181,7 +205,7 @@ void gpi_meta_free(void *ptr, size_t size)
 
 void *gpi_meta_zalloc(size_t size, int nid)
 {
-	return size ? calloc(1, size) : NULL;
+	return size && machine_can_hold(size) ? calloc(1, size) : NULL;
 }
 
 void gpi_meta_free(void *ptr, size_t size)
