@@ -85,14 +85,6 @@ static inline unsigned long gpi_chunk_map_words(unsigned long nbits)
 }
 
 /*
- * The next live allocation of @c at or after unit @from, as far as the
- * bounds say: its first unit in *@bit and its length in *@units.  Returns
- * false when there is none.
- */
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units);
-
-/*
  * Report misuse on @pool (may be NULL): call the handler, then abort if the
  * policy says so.  @fmt formats the explanation.
  */

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/bitmap_ref.c - the scalar word-at-a-time reference search and the
- * atomic run operations.
- *
- * The search is deliberately the kernel's: find the next clear bit a word at
- * a time, align it, then look for a set bit inside the candidate run and
- * restart after it.  Every faster engine is tested against this file.
+ * core/bitmap.c - bitmaps of units: finding set and clear bits, the atomic
+ * claim and release of runs that every search path uses, and the largest
+ * free run.
  */
 #include "bitmap.h"
 
@@ -39,30 +36,6 @@ unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 				     unsigned long size, unsigned long start)
 {
 	return find_next(map, size, start, ~0UL);
-}
-
-unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
-				 unsigned long start, unsigned long limit,
-				 unsigned long nr, unsigned long align_mask,
-				 unsigned long align_offset)
-{
-	unsigned long index, end, busy;
-
-	for (;;) {
-		/* Nothing at or past @limit can start the run: stop there. */
-		index = gpi_find_next_zero_bit(map, limit < size ? limit : size,
-					       start);
-		index = gpi_align_up(index + align_offset, align_mask + 1) -
-			align_offset;
-		/* Overflow-safe form of "index + nr > size". */
-		if (index >= limit || index > size || nr > size - index)
-			return GPI_NO_FIT;
-		end = index + nr;
-		busy = gpi_find_next_bit(map, end, index);
-		if (busy >= end)
-			return index;
-		start = busy + 1;
-	}
 }
 
 unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
