@@ -7,6 +7,7 @@
  * Every JSON document is handed to check_stats_json.py, which parses it
  * with Python's json module and checks the values and invariants given.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,52 @@ static void test_printer_failure_and_silence(void **state)
 	ut_destroy(pool);
 }
 
+/* Printing while another thread allocates and adds/removes a printer. */
+struct churn {
+	struct gen_pool *pool;
+	struct section sec;
+	int rounds;
+	int errors;
+};
+
+/* cmocka's asserts belong to the main thread: this one counts errors. */
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	for (int i = 0; i < c->rounds; i++) {
+		size_t size = 16 * (1 + i % 7);
+		unsigned long a = gen_pool_alloc(c->pool, size);
+
+		if (gp_stats_add_printer(c->pool, "churn", print_section,
+					 &c->sec) ||
+		    gp_stats_remove_printer(c->pool, print_section, &c->sec))
+			c->errors++;
+		if (a && gp_free_checked(c->pool, a, size, NULL))
+			c->errors++;
+	}
+	return NULL;
+}
+
+static void test_print_concurrently(void **state)
+{
+	struct captured_misuse cap;
+	struct churn c = { .pool = ut_fragmented(&cap), .rounds = 500 };
+	FILE *devnull = fopen("/dev/null", "w");
+	pthread_t t;
+
+	assert_non_null(devnull);
+	assert_int_equal(pthread_create(&t, NULL, churn_thread, &c), 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(gp_stats_print(c.pool, devnull,
+						i & 1 ? GP_STATS_JSON : 0), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(c.errors, 0);
+	fclose(devnull);
+	assert_int_equal(cap.count, 0);
+	ut_destroy(c.pool);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +461,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_printers_text_and_json),
 		cmocka_unit_test(test_printer_arguments),
 		cmocka_unit_test(test_printer_failure_and_silence),
+		cmocka_unit_test(test_print_concurrently),
 	};
 
 	if (argc != 3) {
