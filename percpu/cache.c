@@ -347,7 +347,8 @@ static void put(struct gp_cache *c, unsigned int cls, unsigned long addr)
 	gpc_maybe_reap(c);
 	while (n < c->bat[cls] && gpc_pop(c, cls, &buf[n], false))
 		n++;
-	if (!gpc_push(c, cls, addr, true))
+	/* Counted as the miss it was, not as a hit too. */
+	if (!gpc_push(c, cls, addr, false))
 		buf[n++] = addr;
 	gpc_give_back(c, p, cls, buf, n);
 }
