@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/stats.h>
 
 #include "nbd.h"
 
@@ -197,22 +198,15 @@ void provider_free(struct nbd_provider *p, const struct nbd_buf *buf)
 /** provider_print_stats - the pool's figures (zero-copy mode). */
 void provider_print_stats(struct nbd_provider *p, FILE *out)
 {
-	struct gp_stats st;
-
 	if (!p->zerocopy) {
 		fprintf(out, "  buffers: malloc (--no-zerocopy)\n");
 		return;
 	}
-	if (gp_get_stats(p->pool, &st))
-		return;
-	fprintf(out, "  buffers: pool '%s', %s memory, %s\n", gp_name(p->pool),
+	fprintf(out, "  buffers: %s memory, %s; %llu allocations waited for room\n",
 		p->backing, p->registered ? "registered as fixed buffer 0 of every ring"
-					  : "unregistered");
-	fprintf(out, "  pool: size %zu, avail %zu, in_use %zu, live allocations %llu, "
-		"failures %llu, largest_free %zu, fragmentation %.3f, waits %llu\n",
-		st.size, st.avail, st.in_use, (unsigned long long)st.allocations,
-		(unsigned long long)st.failures, st.largest_free, st.fragmentation,
+					  : "unregistered",
 		(unsigned long long)atomic_load(&p->waits));
+	gp_stats_print(p->pool, out, 0);
 }
 
 /** provider_destroy - free the pool and its memory (rings detached first). */
