@@ -325,6 +325,35 @@ def case_hostile():
         s.stop()
 
 
+def case_exhaust():
+    """More WRITE payload in flight than the 128 MiB buffer pool holds:
+    requests wait for buffers (back-pressure), none fails, data is right."""
+    nconn, size = 6, 32 * MiB
+    with server(backing(nconn * size)) as s:
+        conns = [Client(s.address()).handshake() for _ in range(nconn)]
+        blocks = [bytes([k + 1]) * size for k in range(nconn)]
+        # Every header first: each request asks for its 32 MiB buffer
+        # before any payload arrives (6 x 32 MiB > the pool).
+        for k, c in enumerate(conns):
+            c.send_request(CMD_WRITE, k * size, size)
+        time.sleep(0.2)
+        senders = [threading.Thread(target=c.sock.sendall, args=(blocks[k],))
+                   for k, c in enumerate(conns)]
+        for t in senders:
+            t.start()
+        for c in conns:
+            check(c.reply()[1] == 0, "a write failed under pool exhaustion")
+        for t in senders:
+            t.join(TIMEOUT)
+        for k in range(nconn):
+            check(conns[0].read(k * size, size) == blocks[k], "block %d wrong" % k)
+        for c in conns:
+            c.disconnect()
+        err = s.stop()
+    if "--no-zerocopy" not in EXTRA:
+        check(stat(err, "waits for a buffer") > 0, "the pool never ran out: " + err)
+
+
 def case_unaligned(where=None):
     """Random unaligned reads, writes and zeroes against a byte model, from
     two connections at once writing different bytes of the same blocks."""
