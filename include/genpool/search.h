@@ -19,10 +19,10 @@ extern "C" {
 /** enum gp_search_path - how the central pool searches its bitmaps. */
 enum gp_search_path {
 	GP_SEARCH_AUTO = 0,	/* the fastest path this CPU supports */
-	GP_SEARCH_REFERENCE,	/* the kernel's scalar search, no hints */
-	GP_SEARCH_WORD,		/* hints scanned a word at a time */
-	GP_SEARCH_AVX2,		/* hints scanned 32 blocks at a time */
-	GP_SEARCH_AVX512,	/* hints scanned 64 blocks at a time */
+	GP_SEARCH_REFERENCE,	/* the kernel's scalar search; hints unused */
+	GP_SEARCH_WORD,		/* hints scanned a word (4 blocks) at a time */
+	GP_SEARCH_AVX2,		/* hints scanned 16 blocks at a time */
+	GP_SEARCH_AVX512,	/* hints scanned 32 blocks at a time */
 };
 
 /**
