@@ -6,8 +6,8 @@
  * One walk over the chunks (newest first, from one snapshot of the head)
  * fills a view per chunk; the summary, the chunk rows and the histogram
  * are printed from the views, so the parts agree with each other.  Only
- * engine_classes() knows the search engine's hints; the rest reads the
- * bitmaps, as gp_get_stats() does.
+ * engine_classes() knows the search engine's hints (core/hints.h); the rest
+ * reads the bitmaps, as gp_get_stats() does.
  */
 #include <assert.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "bitmap.h"
 #include "bounds.h"
 #include "pool_internal.h"
+#include "hints.h"
 
 #define GP_STATS_FLAGS (GP_STATS_JSON | GP_STATS_NO_CHUNKS | \
 			GP_STATS_NO_HOLES | GP_STATS_NO_SECTIONS)
@@ -47,7 +48,7 @@ struct chunk_view {
 };
 
 /*
- * The one place that reads the engine's hints (core/search.h): the class
+ * The one place that reads the engine's hints (core/hints.h): the class
  * boundaries, found by asking gpi_size_class() where each class begins,
  * and the counters of blocks per class of chunk @c (zero if @c is NULL).
  */
