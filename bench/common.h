@@ -107,6 +107,7 @@ inline const std::vector<Algo> &search_algos()
 // Registration hooks of the files that build their benchmarks at run time.
 void register_pool_benchmarks();
 void register_frag_benchmarks();
+void register_cache_benchmarks();
 
 } // namespace gpbench
 
