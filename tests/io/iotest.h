@@ -30,6 +30,9 @@
 #include "genpool/io.h"
 #include "testutil.h"
 
+/* Where scratch files go (the build directory, from argv[1]). */
+static const char *io_dir = ".";
+
 /* Exit 77 with the reason unless an io_uring can be set up here. */
 static inline void require_io_uring(void)
 {
@@ -284,5 +287,23 @@ static inline void hp_restore(struct hp_reserve *r)
 	}
 	r->changed = false;
 }
+
+/* Create an empty O_DIRECT scratch file in io_dir; its fd (path in @path). */
+static inline int scratch_open(char *path, size_t n, const char *tag)
+{
+	snprintf(path, n, "%s/io-%s-%d.dat", io_dir, tag, getpid());
+	return open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+}
+
+/* main() of an io test: scratch directory from argv[1], skip without
+ * io_uring, run the group. */
+#define IO_TEST_MAIN(tests) \
+	int main(int argc, char **argv) \
+	{ \
+		if (argc > 1) \
+			io_dir = argv[1]; \
+		require_io_uring(); \
+		return cmocka_run_group_tests(tests, NULL, NULL); \
+	}
 
 #endif /* GENPOOL_TESTS_IOTEST_H */

@@ -11,8 +11,6 @@
 #define BS 4096u
 #define NBLK 64u
 
-static const char *dir = ".";
-
 struct fixture {
 	struct mem_pool mp;
 	struct io_uring ring;
@@ -31,8 +29,7 @@ static int setup(void **state)
 	assert_int_equal(io_uring_queue_init(64, &f->ring, 0), 0);
 	f->bufs = gp_uring_register(&f->ring, f->mp.pool, 0);
 	assert_non_null(f->bufs);
-	snprintf(f->path, sizeof(f->path), "%s/io-fixed-%d.dat", dir, getpid());
-	f->fd = open(f->path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+	f->fd = scratch_open(f->path, sizeof(f->path), "fixed");
 	assert_true(f->fd >= 0);
 	*state = f;
 	return 0;
@@ -242,18 +239,12 @@ static void test_bad_args(void **state)
 	assert_string_equal(gp_uring_mode_name(GP_URING_PER_RING), "per-ring");
 }
 
-int main(int argc, char **argv)
-{
-	const struct CMUnitTest tests[] = {
+static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_read_fixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iobuf_of, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-	};
+};
 
-	if (argc > 1)
-		dir = argv[1];
-	require_io_uring();
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+IO_TEST_MAIN(tests)
