@@ -305,6 +305,10 @@ static int piece_register(struct gp_uring_buffers *bufs, struct piece *pc)
 		ret = per_ring_fill(bufs, pc);
 	if (ret) {
 		pc->slot = GP_IOBUF_UNREGISTERED;
+		if (ret == -ENOMEM && !gp_io_capable(CAP_IPC_LOCK))
+			fprintf(stderr, "genpool: the kernel refused to pin %zu KiB "
+				"(RLIMIT_MEMLOCK, shared by every io_uring of this "
+				"user)\n", pc->len >> 10);
 		return ret;
 	}
 	bufs->next_slot++;

@@ -67,6 +67,7 @@ static inline int mem_pool_init(struct mem_pool *mp, size_t size,
 {
 	int ret;
 
+	mp->pool = NULL;
 	mp->mem = gp_mem_create(size, cfg);
 	if (!mp->mem)
 		return -errno;
@@ -115,6 +116,18 @@ static inline int tcp_pair(int fds[2])
 	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return 0;
+}
+
+/* Is capability @cap in the effective set? */
+static inline bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &hdr, d))
+		return false;
+	return (d[cap / 32].effective >> (cap % 32)) & 1;
 }
 
 /* Drop capability @cap from the effective and permitted sets. */
@@ -293,6 +306,42 @@ static inline int scratch_open(char *path, size_t n, const char *tag)
 {
 	snprintf(path, n, "%s/io-%s-%d.dat", io_dir, tag, getpid());
 	return open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+}
+
+/*
+ * Write a block from a fixed buffer with @wring, read it back into
+ * another with @rring (fixed opcodes where the buffers have slots),
+ * check it.  0, or the step that failed.
+ */
+static inline int roundtrip(struct gp_uring_buffers *bufs, struct io_uring *wring,
+			    struct io_uring *rring, int fd, unsigned long seed)
+{
+	const size_t bs = 4096;
+	struct gp_iobuf w, r;
+	struct io_uring_cqe cqe;
+	int ret = 1;
+
+	if (gp_iobuf_alloc(bufs, bs, &w))
+		return 1;
+	if (gp_iobuf_alloc(bufs, bs, &r)) {
+		gp_iobuf_free(bufs, &w);
+		return 2;
+	}
+	fill_pattern(w.addr, bs, seed, 0);
+	memset(r.addr, 0, bs);
+	gp_iobuf_prep_write(io_uring_get_sqe(wring), fd, &w, 0);
+	if (submit_wait(wring, &cqe) || cqe.res != (int)bs)
+		ret = 3;
+	else {
+		gp_iobuf_prep_read(io_uring_get_sqe(rring), fd, &r, 0);
+		if (submit_wait(rring, &cqe) || cqe.res != (int)bs)
+			ret = 4;
+		else
+			ret = check_pattern(r.addr, bs, seed, 0) == -1 ? 0 : 5;
+	}
+	gp_iobuf_free(bufs, &w);
+	gp_iobuf_free(bufs, &r);
+	return ret;
 }
 
 /* main() of an io test: scratch directory from argv[1], skip without
