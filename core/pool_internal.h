@@ -23,13 +23,8 @@
 
 #include "genpool/genalloc.h"
 #include "bitmap.h"
+#include "export.h"
 #include "search.h"
-
-#if defined(__GNUC__)
-#define GP_EXPORT __attribute__((visibility("default")))
-#else
-#define GP_EXPORT
-#endif
 
 struct gp_chunk {
 	struct gen_pool_chunk pub;	/* what users see; first member */
@@ -88,14 +83,6 @@ static inline unsigned long gpi_chunk_map_words(unsigned long nbits)
 {
 	return gpi_bitmap_words(nbits) + gpi_bitmap_words(2 * nbits);
 }
-
-/*
- * The next live allocation of @c at or after unit @from, as far as the
- * bounds say: its first unit in *@bit and its length in *@units.  Returns
- * false when there is none.
- */
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units);
 
 /*
  * Report misuse on @pool (may be NULL): call the handler, then abort if the

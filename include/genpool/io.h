@@ -175,22 +175,60 @@ struct gp_mem;
  */
 struct gp_mem *gp_mem_create(size_t size, const struct gp_mem_config *cfg);
 
-/** gp_mem_addr - the first byte of the memory (NULL for NULL @mem). */
+/**
+ * gp_mem_addr - where the memory starts.
+ * @mem: the memory
+ *
+ * Return: its first byte, or NULL for a NULL @mem.
+ *
+ * Context: thread-safe.
+ */
 void *gp_mem_addr(const struct gp_mem *mem);
 
-/** gp_mem_size - the bytes mapped (0 for NULL @mem). */
+/**
+ * gp_mem_size - how much memory there is.
+ * @mem: the memory
+ *
+ * Return: the bytes mapped (the request rounded up to the page size), or
+ * 0 for a NULL @mem.
+ *
+ * Context: thread-safe.
+ */
 size_t gp_mem_size(const struct gp_mem *mem);
 
-/** gp_mem_fd - the memfd behind the memory, or -1 (not shareable). */
+/**
+ * gp_mem_fd - the memfd behind the memory, to share it.
+ * @mem: the memory
+ *
+ * Another process maps the same pages with mmap(MAP_SHARED) of this fd
+ * (passed over a unix socket, or inherited).  The fd stays the memory's:
+ * do not close it.
+ *
+ * Return: the fd, or -1 (not shareable, or a NULL @mem).
+ *
+ * Context: thread-safe.
+ */
 int gp_mem_fd(const struct gp_mem *mem);
 
 /**
- * gp_mem_get_info - fill @info with what @mem got.
- * Returns 0 or -EINVAL.  Context: thread-safe.
+ * gp_mem_get_info - what the memory got.
+ * @mem:  the memory
+ * @info: filled with its backing, locking, phys and holds
+ *
+ * Return: 0, or -EINVAL for a NULL argument.
+ *
+ * Context: thread-safe; a snapshot.
  */
 int gp_mem_get_info(const struct gp_mem *mem, struct gp_mem_info *info);
 
-/** gp_mem_backing_name - "anon", "memfd", "thp", "hugetlb-2m", ... */
+/**
+ * gp_mem_backing_name - a backing's name, for messages.
+ * @backing: the backing
+ *
+ * Return: "anon", "memfd", "thp", "hugetlb-2m", "hugetlb-1g" or "unknown".
+ *
+ * Context: any.
+ */
 const char *gp_mem_backing_name(enum gp_mem_backing backing);
 
 /**
@@ -387,22 +425,45 @@ int gp_uring_sync(struct gp_uring_buffers *bufs);
  */
 int gp_uring_unregister(struct gp_uring_buffers *bufs);
 
-/** gp_uring_pool - the pool behind a provider (NULL for NULL @bufs). */
+/**
+ * gp_uring_pool - the pool behind a provider.
+ * @bufs: the provider
+ *
+ * Return: the pool given to gp_uring_register(), or NULL for NULL @bufs.
+ *
+ * Context: thread-safe.
+ */
 struct gen_pool *gp_uring_pool(const struct gp_uring_buffers *bufs);
 
 /**
- * gp_uring_get_info - a snapshot of a provider's state and counters.
- * Returns 0 or -EINVAL.  Context: thread-safe.
+ * gp_uring_get_info - a provider's state and counters.
+ * @bufs: the provider
+ * @info: filled with its mode, slots, rings, charges and counters
+ *
+ * Return: 0, or -EINVAL for a NULL argument.
+ *
+ * Context: thread-safe; a snapshot.
  */
 int gp_uring_get_info(struct gp_uring_buffers *bufs, struct gp_uring_info *info);
 
-/** gp_uring_mode_name - "cloned", "per-ring" or "unregistered". */
+/**
+ * gp_uring_mode_name - a mode's name, for messages.
+ * @mode: the mode
+ *
+ * Return: "cloned", "per-ring", "unregistered" or "unknown".
+ *
+ * Context: any.
+ */
 const char *gp_uring_mode_name(enum gp_uring_mode mode);
 
 /**
- * gp_uring_ring_fixed - may @ring use fixed opcodes with these buffers?
- * Returns 1 if @ring is attached and the provider registered, else 0.
- * Context: thread-safe.
+ * gp_uring_ring_fixed - may a ring use fixed opcodes with these buffers?
+ * @bufs: the provider
+ * @ring: the ring
+ *
+ * Return: 1 if @ring is attached and the provider is registered, else 0.
+ *
+ * Context: thread-safe; takes the provider's lock (not for every I/O).
  */
 int gp_uring_ring_fixed(struct gp_uring_buffers *bufs, const struct io_uring *ring);
 
@@ -623,8 +684,15 @@ struct gp_buf_ring *gp_buf_ring_create(struct io_uring *ring,
 				       const struct gp_buf_ring_config *cfg);
 
 /**
- * gp_buf_ring_prep_recv - prepare a multishot receive from @sockfd with
- * buffers from @br (IOSQE_BUFFER_SELECT, the ring's bgid).
+ * gp_buf_ring_prep_recv - prepare a multishot receive into the ring's
+ * buffers.
+ * @br:        the buffer ring
+ * @sqe:       the SQE to fill (IOSQE_BUFFER_SELECT with the ring's bgid);
+ *             set its user_data afterwards
+ * @sockfd:    the socket
+ * @msg_flags: recv(2) flags
+ *
+ * Context: the ring's thread.
  */
 void gp_buf_ring_prep_recv(struct gp_buf_ring *br, struct io_uring_sqe *sqe,
 			   int sockfd, int msg_flags);
@@ -645,7 +713,11 @@ int gp_buf_ring_complete(struct gp_buf_ring *br, const struct io_uring_cqe *cqe,
 
 /**
  * gp_buf_ring_recycle - give a finished buffer back to the kernel.
- * Returns 0, or -EINVAL (bad id, or a buffer the kernel still holds).
+ * @br:  the buffer ring
+ * @bid: a buffer id from a gp_recv with @buf_done, its data used up
+ *
+ * Return: 0, or -EINVAL (bad id, or a buffer the kernel still holds).
+ *
  * Context: the ring's thread.
  */
 int gp_buf_ring_recycle(struct gp_buf_ring *br, unsigned int bid);
@@ -664,22 +736,37 @@ int gp_buf_ring_recycle(struct gp_buf_ring *br, unsigned int bid);
 void *gp_buf_ring_take(struct gp_buf_ring *br, unsigned int bid);
 
 /**
- * gp_buf_ring_put - return a buffer from gp_buf_ring_take() to the pool,
- * then refill empty ids.  Returns 0 or -EINVAL (not a taken buffer).
+ * gp_buf_ring_put - return a taken buffer to the pool.
+ * @br:  the buffer ring
+ * @buf: a buffer from gp_buf_ring_take()
+ *
+ * Then refills empty ids from the pool.
+ *
+ * Return: 0, or -EINVAL (not a taken buffer).
+ *
  * Context: the ring's thread.
  */
 int gp_buf_ring_put(struct gp_buf_ring *br, void *buf);
 
 /**
  * gp_buf_ring_replenish - refill empty ids from the pool.
- * Returns the number of ids still empty (0: the ring is full).
+ * @br: the buffer ring
+ *
+ * Return: the number of ids still empty (0: the ring is full), or
+ * -EINVAL for NULL.
+ *
  * Context: the ring's thread.
  */
 int gp_buf_ring_replenish(struct gp_buf_ring *br);
 
 /**
- * gp_buf_ring_get_info - a snapshot of the ring's state.
- * Returns 0 or -EINVAL.  Context: the ring's thread.
+ * gp_buf_ring_get_info - the ring's state and counters.
+ * @br:   the buffer ring
+ * @info: filled with its shape, what the kernel holds and the counters
+ *
+ * Return: 0, or -EINVAL for a NULL argument.
+ *
+ * Context: the ring's thread.
  */
 int gp_buf_ring_get_info(struct gp_buf_ring *br, struct gp_buf_ring_info *info);
 
