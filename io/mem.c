@@ -423,7 +423,9 @@ GP_IO_EXPORT struct gp_mem *gp_mem_create(size_t size,
 		mem->fallback_errno = -ret;
 	}
 	if (!(cfg->flags & GP_MEM_NO_MLOCK)) {
-		if (mlock(mem->addr, mem->size) == 0) {
+		/* The system call itself: sanitizer runtimes make mlock() a
+		 * no-op, and the memory must really be locked. */
+		if (syscall(SYS_mlock, mem->addr, mem->size) == 0) {
 			mem->locked = true;
 		} else if (cfg->flags & GP_MEM_FALLBACK) {
 			mem->fallback_errno = errno;
