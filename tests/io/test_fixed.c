@@ -208,6 +208,24 @@ static void test_iobuf_of(void **state)
 	gen_pool_free(f->mp.pool, a, 100);
 }
 
+/* Rings with deferred task work (what fio and most servers set up) take
+ * the clone and do fixed I/O like any other. */
+static void test_defer_taskrun_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN };
+	struct io_uring dr;
+
+	if (io_uring_queue_init_params(8, &dr, &p))
+		skip();
+	assert_int_equal(gp_uring_attach(f->bufs, &dr), 0);
+	assert_int_equal(roundtrip(f->bufs, &dr, &f->ring, f->fd, 31), 0);
+	assert_int_equal(roundtrip(f->bufs, &f->ring, &dr, f->fd, 32), 0);
+	assert_int_equal(gp_uring_detach(f->bufs, &dr), 0);
+	io_uring_queue_exit(&dr);
+}
+
 static void test_bad_args(void **state)
 {
 	struct fixture *f = *state;
@@ -244,7 +262,8 @@ static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_subrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iobuf_of, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_taskrun_ring, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 };
 
 IO_TEST_MAIN(tests)
