@@ -7,6 +7,8 @@
  */
 #include "iotest.h"
 
+#include <sys/mman.h>
+
 #define POOL_BYTES (8u << 20)
 #define BS 4096u
 #define NBLK 64u
@@ -208,6 +210,59 @@ static void test_iobuf_of(void **state)
 	gen_pool_free(f->mp.pool, a, 100);
 }
 
+/* A chunk over 1 GiB (added by hand, not through gp_mem) gets one slot
+ * per GiB; a buffer across the boundary has none, one inside the second
+ * piece has its own. */
+static void test_chunk_over_1g(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = GP_URING_MAX_SLOT_BYTES + (4u << 20);
+	struct gen_pool *big = gen_pool_create(12, NUMA_NO_NODE);
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct genpool_data_fixed at = { .offset = GP_URING_MAX_SLOT_BYTES - BS };
+	struct gp_uring_buffers *bufs;
+	struct gp_uring_info info;
+	struct io_uring ring;
+	struct gp_iobuf b;
+
+	assert_true(mem != MAP_FAILED);
+	assert_int_equal(gen_pool_add(big, (unsigned long)mem, len, NUMA_NO_NODE), 0);
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	bufs = gp_uring_register(&ring, big, GP_URING_REQUIRE_FIXED);
+	assert_non_null(bufs);
+	assert_int_equal(gp_uring_get_info(bufs, &info), 0);
+	assert_int_equal(info.slots, 2);
+	assert_int_equal(info.registered_bytes, len);
+	/* Two blocks at the boundary: no single slot covers them. */
+	unsigned long across = gen_pool_alloc_algo(big, 2 * BS, gen_pool_fixed_alloc, &at);
+
+	assert_int_equal(across, (unsigned long)mem + GP_URING_MAX_SLOT_BYTES - BS);
+	assert_int_equal(gp_uring_iobuf_of(bufs, (void *)across, 2 * BS, &b), 0);
+	assert_int_equal(b.buf_index, GP_IOBUF_UNREGISTERED);
+	assert_int_equal(gp_uring_iobuf_of(bufs, (void *)(across + BS), BS, &b), 0);
+	assert_int_equal(b.buf_index, 1);
+	assert_int_equal(gp_uring_iobuf_of(bufs, (void *)across, BS, &b), 0);
+	assert_int_equal(b.buf_index, 0);
+	/* Fixed I/O through both pieces. */
+	struct gp_iobuf w = { (void *)across, BS, 0 }, r = { (void *)(across + BS), BS, 1 };
+	struct io_uring_cqe cqe;
+
+	fill_pattern(w.addr, BS, 41, 0);
+	gp_iobuf_prep_write(io_uring_get_sqe(&ring), f->fd, &w, 0);
+	assert_int_equal(submit_wait(&ring, &cqe), 0);
+	assert_int_equal(cqe.res, (int)BS);
+	gp_iobuf_prep_read(io_uring_get_sqe(&ring), f->fd, &r, 0);
+	assert_int_equal(submit_wait(&ring, &cqe), 0);
+	assert_int_equal(cqe.res, (int)BS);
+	assert_int_equal(check_pattern(r.addr, BS, 41, 0), -1);
+	gen_pool_free(big, across, 2 * BS);
+	assert_int_equal(gp_uring_unregister(bufs), 0);
+	io_uring_queue_exit(&ring);
+	gen_pool_destroy(big);
+	munmap(mem, len);
+}
+
 /* Rings with deferred task work (what fio and most servers set up) take
  * the clone and do fixed I/O like any other. */
 static void test_defer_taskrun_ring(void **state)
@@ -262,7 +317,8 @@ static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_subrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iobuf_of, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_taskrun_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_over_1g, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_defer_taskrun_ring, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 };
 
