@@ -102,6 +102,7 @@ void gpi_pool_release(struct gen_pool *pool)
 		next = c->next;
 		free_chunk(c);
 	}
+	gpi_stats_drop_printers(pool);
 	pthread_mutex_destroy(&pool->add_lock);
 	gpi_meta_strfree(pool->name);
 	gpi_meta_free(pool, sizeof(*pool));

@@ -49,6 +49,7 @@ struct gen_pool {
 	void *handler_arg;
 	uint64_t failures;		/* atomic; only the failure path writes */
 	struct gp_device *device;	/* set when a device owns the pool */
+	struct gp_stats_printer *printers; /* gp_stats_add_printer() */
 };
 
 /* Container of a public chunk view. */
@@ -111,6 +112,9 @@ bool gpi_valid_nid(int nid);
 
 /* Free a pool that has no live allocations (device.c uses it too). */
 void gpi_pool_release(struct gen_pool *pool);
+
+/* Drop the printers still registered on @pool (core/stats_print.c). */
+void gpi_stats_drop_printers(struct gen_pool *pool);
 
 /* Does @pool have live allocations? */
 bool gpi_pool_busy(const struct gen_pool *pool);

@@ -783,6 +783,36 @@ int gp_set_misuse_handler(struct gen_pool *pool, gp_misuse_handler_t handler,
  */
 const char *gp_misuse_kind_name(enum gp_misuse_kind kind);
 
+/**
+ * gp_check_alloc - would freeing this range be accepted?  Changes nothing.
+ * @pool: the pool
+ * @addr: address of the allocation
+ * @size: its size in bytes (rounded up to units, as a free rounds it)
+ * @who:  NULL: only return the answer; else a refusal is also reported
+ *        through the pool's handler as "@who: why" and the pool's policy
+ *        applies (abort by default)
+ *
+ * Returns 0 if [@addr, @addr + @size) is exactly one live allocation, else
+ * the errno gp_free_checked() would return (-EINVAL, -EFAULT, -ERANGE,
+ * -EALREADY, -EBADSLT).  A layer that keeps pool allocations (the per-CPU
+ * cache) validates a free with it before taking the object.
+ * Context: thread-safe, lock-free; a snapshot under concurrent frees.
+ */
+int gp_check_alloc(struct gen_pool *pool, unsigned long addr, size_t size,
+		   const char *who);
+
+/**
+ * gp_report_misuse - report misuse a layer above the pool found.
+ * @pool, @kind, @addr, @size: what the report says
+ * @what: a one-line explanation (copied into the report)
+ *
+ * Goes to the pool's handler like the pool's own reports, then the pool's
+ * policy applies: with GP_MISUSE_ABORT (the default) this does not return.
+ * Context: thread-safe.
+ */
+void gp_report_misuse(struct gen_pool *pool, enum gp_misuse_kind kind,
+		      unsigned long addr, size_t size, const char *what);
+
 /* -------------------------------------------------------- introspection */
 
 /**
