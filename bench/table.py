@@ -358,11 +358,12 @@ def io_tables(res, markdown, out):
                "%.2f" % c["attach_ms"], "%.0f" % c["pinned_after_attach_mib"],
                "%.1f" % p["attach_ms"], "%.0f" % p["pinned_after_attach_mib"]])
     out.append(t.render())
-    t = Table(["io: pair", "gp_iobuf_alloc+free ns", "gen_pool_alloc+free ns"],
-              markdown)
+    t = Table(["io: pair", "gp_iobuf_alloc+free ns", "gp_cache hit pair ns",
+               "gen_pool_alloc+free ns", "cache mode"], markdown)
     for p in res["pair"]:
         t.add([fmt_size(p["size"]), "%.1f" % p["iobuf_pair_ns"],
-               "%.1f" % p["pool_pair_ns"]])
+               "%.1f" % p["cache_pair_ns"], "%.1f" % p["pool_pair_ns"],
+               p["cache_mode"]])
     out.append(t.render())
 
 

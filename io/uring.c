@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "genpool/percpu.h"
 #include "io_internal.h"
 
 #define HOME_ENTRIES 16
@@ -48,6 +49,7 @@ struct ring_ref {
 
 struct gp_uring_buffers {
 	struct gen_pool *pool;
+	struct gp_cache *cache;		/* hot sizes, or NULL: all from the pool */
 	unsigned int flags;
 	enum gp_uring_mode mode;
 	int reason;
@@ -663,6 +665,33 @@ static void free_tables(struct gp_uring_buffers *bufs)
 	free(bufs->all);
 }
 
+/*
+ * The per-CPU cache for the usual I/O sizes: powers of two from 4 KiB to
+ * 128 KiB (in the pool's units), a per-CPU byte cap of a quarter of the
+ * pool per CPU (256 KiB .. 8 MiB) so that a small pool is not all parked
+ * in magazines.  NULL (everything from the pool) when no size fits.
+ */
+static struct gp_cache *iobuf_cache(struct gen_pool *pool)
+{
+	unsigned int units[GP_CACHE_MAX_CLASSES], n = 0;
+	int order = gp_min_alloc_order(pool);
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	size_t share = gen_pool_size(pool) / (4 * (size_t)(cpus > 0 ? cpus : 1));
+	struct gp_cache_config cfg = { 0 };
+
+	for (size_t sz = 4096; order >= 0 && sz <= (128u << 10); sz *= 2)
+		if (sz >> order && !(sz & (((size_t)1 << order) - 1)) &&
+		    (sz >> order) <= GP_CACHE_MAX_UNITS)
+			units[n++] = (unsigned int)(sz >> order);
+	if (n == 0)
+		return NULL;
+	cfg.class_units = units;
+	cfg.nr_classes = n;
+	cfg.cpu_bytes = share < (256u << 10) ? (256u << 10) :
+			share > (8u << 20) ? (8u << 20) : share;
+	return gp_cache_create(pool, &cfg);
+}
+
 GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 							struct gen_pool *pool,
 							unsigned int flags)
@@ -682,6 +711,7 @@ GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 	bufs->flags = flags;
 	bufs->mode = flags & GP_URING_NO_CLONE ? GP_URING_PER_RING : GP_URING_CLONED;
 	pthread_mutex_init(&bufs->lock, NULL);
+	bufs->cache = iobuf_cache(pool);
 	if (!home_setup(bufs))
 		bufs->mode = GP_URING_UNREGISTERED;
 
@@ -784,6 +814,9 @@ GP_IO_EXPORT int gp_uring_unregister(struct gp_uring_buffers *bufs)
 		io_uring_queue_exit(&bufs->home);
 	pthread_mutex_unlock(&bufs->lock);
 	pthread_mutex_destroy(&bufs->lock);
+	/* Cached buffers go back to the pool (every gp_iobuf is free by now). */
+	if (bufs->cache && gp_cache_destroy(bufs->cache) && !ret)
+		ret = -EBUSY;
 	free_tables(bufs);
 	free(bufs);
 	return ret;
@@ -854,16 +887,25 @@ GP_IO_EXPORT int gp_uring_iobuf_of(struct gp_uring_buffers *bufs,
 	return 0;
 }
 
-/* The one place buffers come from; hot sizes move to the per-CPU cache
- * here once the percpu layer is in. */
+/* The one place buffers come from: hot sizes through the per-CPU cache
+ * (which sends the other sizes to the pool), or the pool itself. */
 unsigned long gp_io_take(struct gp_uring_buffers *bufs, size_t len)
 {
-	return gen_pool_alloc(bufs->pool, len);
+	return bufs->cache ? gp_cache_alloc(bufs->cache, len)
+			   : gen_pool_alloc(bufs->pool, len);
 }
 
 void gp_io_give(struct gp_uring_buffers *bufs, unsigned long addr, size_t len)
 {
-	gen_pool_free(bufs->pool, addr, len);
+	if (bufs->cache)
+		gp_cache_free(bufs->cache, addr, len);
+	else
+		gen_pool_free(bufs->pool, addr, len);
+}
+
+GP_IO_EXPORT struct gp_cache *gp_uring_cache(const struct gp_uring_buffers *bufs)
+{
+	return bufs ? bufs->cache : NULL;
 }
 
 GP_IO_EXPORT int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,

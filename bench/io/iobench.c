@@ -23,9 +23,11 @@
  *       time of each step and the VmPin it leaves.  JSON.
  *
  *   genpool-iobench pair SIZE ITERS
- *       ns per gp_iobuf_alloc()+gp_iobuf_free() pair against a
- *       gen_pool_alloc()+gen_pool_free() pair on the same pool, median of
- *       5 runs.  JSON.
+ *       ns per gp_iobuf_alloc()+gp_iobuf_free() pair (through the
+ *       provider's per-CPU cache), per gp_cache_alloc()+gp_cache_free()
+ *       pair on that cache (a bare cache hit) and per gen_pool_alloc()+
+ *       gen_pool_free() pair on the pool, one after the other in each of 5
+ *       rounds; medians.  JSON.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +42,7 @@
 #include <unistd.h>
 
 #include "genpool/io.h"
+#include "genpool/percpu.h"
 
 #define TMPFS_MAGIC 0x01021994
 
@@ -301,6 +304,39 @@ static double median5(double *v)
 	return v[2];
 }
 
+/* ns per alloc+free pair of @size through @cache, or the pool if NULL. */
+static double cache_pairs(struct gp_cache *cache, struct gen_pool *pool,
+			  size_t size, long iters)
+{
+	double t0 = now();
+
+	for (long i = 0; i < iters; i++) {
+		unsigned long a = cache ? gp_cache_alloc(cache, size)
+					: gen_pool_alloc(pool, size);
+
+		if (!a)
+			die("alloc", ENOMEM);
+		if (cache)
+			gp_cache_free(cache, a, size);
+		else
+			gen_pool_free(pool, a, size);
+	}
+	return (now() - t0) * 1e9 / (double)iters;
+}
+
+static double iobuf_pairs(struct gp_uring_buffers *bufs, size_t size, long iters)
+{
+	struct gp_iobuf b;
+	double t0 = now();
+
+	for (long i = 0; i < iters; i++) {
+		if (gp_iobuf_alloc(bufs, size, &b))
+			die("gp_iobuf_alloc", ENOMEM);
+		gp_iobuf_free(bufs, &b);
+	}
+	return (now() - t0) * 1e9 / (double)iters;
+}
+
 static int pair(int argc, char **argv)
 {
 	size_t size = strtoul(argv[2], NULL, 0);
@@ -308,38 +344,27 @@ static int pair(int argc, char **argv)
 	struct gp_mem_config cfg = { .backing = GP_MEM_ANON, .nid = NUMA_NO_NODE };
 	struct gp_mem *mem = gp_mem_create(64u << 20, &cfg);
 	struct gen_pool *pool = gen_pool_create(12, NUMA_NO_NODE);
+	struct gp_cache_stats st;
 	struct io_uring ring;
 	struct gp_uring_buffers *bufs;
-	double io[5], raw[5];
+	double io[5], hit[5], raw[5];
 
 	if (!mem || !pool || gp_mem_add_to_pool(mem, pool) < 0 ||
 	    io_uring_queue_init(8, &ring, 0))
 		die("setup", ENOMEM);
 	bufs = gp_uring_register(&ring, pool, GP_URING_REQUIRE_FIXED);
-	if (!bufs)
-		die("gp_uring_register", errno);
+	if (!bufs || !gp_uring_cache(bufs))
+		die("gp_uring_register", errno ? errno : ENOENT);
 	for (int r = 0; r < 5; r++) {
-		struct gp_iobuf b;
-		double t0 = now();
-
-		for (long i = 0; i < iters; i++) {
-			if (gp_iobuf_alloc(bufs, size, &b))
-				die("gp_iobuf_alloc", ENOMEM);
-			gp_iobuf_free(bufs, &b);
-		}
-		io[r] = (now() - t0) * 1e9 / (double)iters;
-		t0 = now();
-		for (long i = 0; i < iters; i++) {
-			unsigned long a = gen_pool_alloc(pool, size);
-
-			if (!a)
-				die("gen_pool_alloc", ENOMEM);
-			gen_pool_free(pool, a, size);
-		}
-		raw[r] = (now() - t0) * 1e9 / (double)iters;
+		io[r] = iobuf_pairs(bufs, size, iters);
+		hit[r] = cache_pairs(gp_uring_cache(bufs), pool, size, iters);
+		raw[r] = cache_pairs(NULL, pool, size, iters);
 	}
+	gp_cache_get_stats(gp_uring_cache(bufs), &st);
 	printf("{\"size\": %zu, \"iters\": %ld, \"iobuf_pair_ns\": %.1f, "
-	       "\"pool_pair_ns\": %.1f}\n", size, iters, median5(io), median5(raw));
+	       "\"cache_pair_ns\": %.1f, \"pool_pair_ns\": %.1f, "
+	       "\"cache_mode\": \"%s\"}\n", size, iters, median5(io),
+	       median5(hit), median5(raw), st.mode_name);
 	gp_uring_unregister(bufs);
 	io_uring_queue_exit(&ring);
 	gen_pool_destroy(pool);

@@ -345,6 +345,7 @@ struct gp_uring_info {
 };
 
 struct gp_uring_buffers;
+struct gp_cache;
 
 /**
  * gp_uring_register - register a pool's memory as fixed buffers of @ring.
@@ -436,6 +437,23 @@ int gp_uring_unregister(struct gp_uring_buffers *bufs);
 struct gen_pool *gp_uring_pool(const struct gp_uring_buffers *bufs);
 
 /**
+ * gp_uring_cache - the per-CPU cache in front of a provider's pool.
+ * @bufs: the provider
+ *
+ * gp_uring_register() puts a per-CPU cache (genpool/percpu.h) of the
+ * power-of-two sizes 4 KiB .. 128 KiB in front of the pool, which
+ * gp_iobuf_alloc(), gp_iobuf_free() and buffer rings go through.  Use it
+ * for gp_cache_drain() (gen_pool_avail() of the pool is exact afterwards)
+ * or gp_cache_get_stats(); do not destroy it (gp_uring_unregister() does).
+ *
+ * Return: the cache, or NULL (no such size fits the pool's unit: every
+ * buffer then comes from the pool itself, or a NULL @bufs).
+ *
+ * Context: thread-safe.
+ */
+struct gp_cache *gp_uring_cache(const struct gp_uring_buffers *bufs);
+
+/**
  * gp_uring_get_info - a provider's state and counters.
  * @bufs: the provider
  * @info: filled with its mode, slots, rings, charges and counters
@@ -487,8 +505,8 @@ int gp_uring_iobuf_of(struct gp_uring_buffers *bufs, const void *addr,
  * @len:  bytes (> 0)
  * @out:  receives {addr, len, buf_index}
  *
- * Hot sizes come from the per-CPU cache in front of the pool (once the
- * percpu layer is in), the rest from the pool with its algorithm.  Never
+ * Hot sizes come from the per-CPU cache in front of the pool
+ * (gp_uring_cache()), the rest from the pool with its algorithm.  Never
  * calls io_uring_register().  Returns 0, -EINVAL, or -ENOMEM (pool
  * exhausted; @out is cleared).  Context: thread-safe, lock-free.
  */

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "genpool/io.h"
+#include "genpool/percpu.h"
 #include "testutil.h"
 
 /* Where scratch files go (the build directory, from argv[1]). */
@@ -85,6 +86,14 @@ static inline int mem_pool_fini(struct mem_pool *mp)
 	int ret = gp_destroy_checked(mp->pool);
 
 	return ret ? ret : gp_mem_destroy(mp->mem);
+}
+
+/* Free bytes of a provider's pool, exact: its per-CPU cache drained. */
+static inline size_t pool_avail(struct gp_uring_buffers *bufs)
+{
+	if (gp_uring_cache(bufs))
+		gp_cache_drain(gp_uring_cache(bufs));
+	return gen_pool_avail(gp_uring_pool(bufs));
 }
 
 /* A plain 4 KiB-page config (no hugepages needed, no mlock charge). */

@@ -216,7 +216,7 @@ static void test_stream_recycle(void **state)
 	struct sender s;
 	struct rx rx;
 
-	assert_int_equal(gen_pool_avail(f->mp.pool), (1u << 20) - 8 * BUF);
+	assert_int_equal(pool_avail(f->bufs), (1u << 20) - 8 * BUF);
 	sender_start(&s, f->fds[0], 4u << 20, 60000, 0);
 	receive(f, br, 4u << 20, RECYCLE, &rx);
 	pthread_join(s.thread, NULL);
@@ -268,7 +268,7 @@ static void test_take_pool_exhausted(void **state)
 	assert_int_equal(info.empty, 0);
 	assert_int_equal(info.taken, 0);
 	assert_int_equal(info.in_kernel, 8);
-	assert_int_equal(gen_pool_avail(f->mp.pool), 16 * BUF);
+	assert_int_equal(pool_avail(f->bufs), 16 * BUF);
 	assert_int_equal(gp_uring_get_info(f->bufs, &ui), 0);
 	finish(f, br, &rx);
 }
@@ -321,7 +321,7 @@ static void test_misuse(void **state)
 	bad.entries = 512;
 	assert_null(gp_buf_ring_create(&f->ring, f->bufs, &bad));
 	assert_int_equal(errno, ENOMEM);
-	assert_int_equal(gen_pool_avail(f->mp.pool), (1u << 20) - 4 * BUF);
+	assert_int_equal(pool_avail(f->bufs), (1u << 20) - 4 * BUF);
 	assert_int_equal(gp_buf_ring_destroy(br), 0);
 	assert_int_equal(gp_buf_ring_destroy(NULL), 0);
 	fixture_free(f);

@@ -103,7 +103,7 @@ static void test_write_read_fixed(void **state)
 		gp_iobuf_free(f->bufs, &w[i]);
 		gp_iobuf_free(f->bufs, &r[i]);
 	}
-	assert_int_equal(gen_pool_avail(f->mp.pool), POOL_BYTES);
+	assert_int_equal(pool_avail(f->bufs), POOL_BYTES);
 }
 
 /* A sub-range of a buffer keeps its slot: the kernel finds the offset. */
@@ -208,6 +208,35 @@ static void test_iobuf_of(void **state)
 					   POOL_BYTES + 1, &b), 0);
 	assert_int_equal(b.buf_index, GP_IOBUF_UNREGISTERED);
 	gen_pool_free(f->mp.pool, a, 100);
+}
+
+/* The usual I/O sizes go through the per-CPU cache: a 4 KiB free and
+ * alloc after it are cache hits; an odd size bypasses it; the buffers keep
+ * their slot either way. */
+static void test_cache_hot_sizes(void **state)
+{
+	struct fixture *f = *state;
+	struct gp_cache *cache = gp_uring_cache(f->bufs);
+	struct gp_cache_stats st0, st1;
+	struct gp_iobuf b, odd;
+
+	assert_non_null(cache);
+	assert_int_equal(gp_cache_pool(cache), f->mp.pool);
+	assert_int_equal(gp_iobuf_alloc(f->bufs, BS, &b), 0);
+	gp_iobuf_free(f->bufs, &b);
+	assert_int_equal(gp_cache_get_stats(cache, &st0), 0);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(gp_iobuf_alloc(f->bufs, BS, &b), 0);
+		assert_int_equal(b.buf_index, 0);
+		gp_iobuf_free(f->bufs, &b);
+	}
+	assert_int_equal(gp_iobuf_alloc(f->bufs, 3 * BS, &odd), 0);
+	assert_int_equal(odd.buf_index, 0);
+	gp_iobuf_free(f->bufs, &odd);
+	assert_int_equal(gp_cache_get_stats(cache, &st1), 0);
+	assert_true(st1.total.alloc_hits - st0.total.alloc_hits >= 90);
+	assert_true(st1.bypassed > st0.bypassed);
+	assert_int_equal(pool_avail(f->bufs), POOL_BYTES);
 }
 
 /* A chunk over 1 GiB (added by hand, not through gp_mem) gets one slot
@@ -317,7 +346,8 @@ static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_subrange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iobuf_of, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chunk_over_1g, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_hot_sizes, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_chunk_over_1g, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_defer_taskrun_ring, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 };

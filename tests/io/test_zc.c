@@ -84,7 +84,7 @@ static void test_send_zc(void **state)
 	struct peer p = { .fd = f->fds[1], .want = (size_t)NSEND * LEN };
 	struct gp_uring_info info;
 	unsigned int done = 0, notifs = 0, copied = 0;
-	size_t sent = 0, full = gen_pool_avail(f->mp.pool);
+	size_t sent = 0, full = pool_avail(f->bufs);
 
 	assert_int_equal(pthread_create(&p.thread, NULL, drain, &p), 0);
 	for (unsigned int i = 0; i < NSEND; i++) {
@@ -110,7 +110,7 @@ static void test_send_zc(void **state)
 		assert_true(i < NSEND);
 		if (!(cqe->flags & IORING_CQE_F_NOTIF))
 			/* Until the notification the buffer is still allocated. */
-			assert_true(gen_pool_avail(f->mp.pool) <= full - LEN * (NSEND - done));
+			assert_true(pool_avail(f->bufs) <= full - LEN * (NSEND - done));
 		fin = gp_send_zc_complete(f->bufs, cqe, &b[i], &r);
 		assert_int_equal(fin, r.done);
 		io_uring_cqe_seen(&f->ring, cqe);
@@ -129,7 +129,7 @@ static void test_send_zc(void **state)
 	assert_int_equal(p.bad, -1);
 	assert_int_equal(notifs, NSEND);
 	/* Every buffer came back, once. */
-	assert_int_equal(gen_pool_avail(f->mp.pool), full);
+	assert_int_equal(pool_avail(f->bufs), full);
 	assert_int_equal(gp_uring_get_info(f->bufs, &info), 0);
 	assert_int_equal(info.zc_sends, NSEND);
 	assert_int_equal(info.zc_copied, copied);
@@ -147,7 +147,7 @@ static void test_send_zc_error(void **state)
 {
 	struct fixture *f = *state;
 	struct gp_iobuf b;
-	size_t full = gen_pool_avail(f->mp.pool);
+	size_t full = pool_avail(f->bufs);
 	int finished = 0, cqes = 0;
 
 	shutdown(f->fds[0], SHUT_WR);
@@ -167,7 +167,7 @@ static void test_send_zc_error(void **state)
 		cqes++;
 	}
 	assert_true(cqes >= 1 && cqes <= 2);
-	assert_int_equal(gen_pool_avail(f->mp.pool), full);
+	assert_int_equal(pool_avail(f->bufs), full);
 }
 
 /* Memory no slot covers goes out without IORING_RECVSEND_FIXED_BUF. */
