@@ -9,6 +9,8 @@
 
 #include <sys/mman.h>
 
+#include "genpool/stats.h"
+
 #define POOL_BYTES (8u << 20)
 #define BS 4096u
 #define NBLK 64u
@@ -239,6 +241,23 @@ static void test_cache_hot_sizes(void **state)
 	assert_int_equal(pool_avail(f->bufs), POOL_BYTES);
 }
 
+/* gp_stats_print() of the pool has the provider's section. */
+static void test_stats_section(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_int_equal(gp_stats_print(f->mp.pool, out, 0), 0);
+	assert_int_equal(gp_stats_print(f->mp.pool, out, GP_STATS_JSON), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "io_uring"));
+	assert_non_null(strstr(text, "mode cloned, 1 ring(s), 1 slot(s)"));
+	assert_non_null(strstr(text, "\"slots\": 1, \"unregistered_chunks\": 0"));
+	free(text);
+}
+
 /* A chunk over 1 GiB (added by hand, not through gp_mem) gets one slot
  * per GiB; a buffer across the boundary has none, one inside the second
  * piece has its own. */
@@ -347,6 +366,7 @@ static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_new_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iobuf_of, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_hot_sizes, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_stats_section, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_chunk_over_1g, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_defer_taskrun_ring, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
