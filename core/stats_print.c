@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "genpool/search.h"
 #include "genpool/stats.h"
 #include "genpool/version.h"
 #include "bitmap.h"
@@ -82,16 +83,16 @@ static void view_chunk(const struct gp_chunk *c, struct chunk_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->chunk = c;
-	v->avail = __atomic_load_n(&c->avail, __ATOMIC_RELAXED);
+	v->avail = gpi_chunk_avail(c);
 	engine_classes(c, &v->engine);
-	for (bit = 0; gpi_next_allocation(c, bit, &bit, &units); bit += units)
+	for (bit = 0; gpi_next_allocation(c->um, c->nbits, bit, &bit, &units);
+	     bit += units)
 		v->allocations++;
-	for (zero = gpi_find_next_zero_bit(c->map, c->nbits, 0);
-	     zero < c->nbits;
-	     zero = gpi_find_next_zero_bit(c->map, c->nbits, busy)) {
+	for (zero = gpi_unext_free(c->um, c->nbits, 0); zero < c->nbits;
+	     zero = gpi_unext_free(c->um, c->nbits, busy)) {
 		unsigned int cls;
 
-		busy = gpi_find_next_bit(c->map, c->nbits, zero);
+		busy = gpi_unext_busy(c->um, c->nbits, zero);
 		cls = class_of(&v->engine, busy - zero);
 		v->holes++;
 		v->holes_in[cls]++;
