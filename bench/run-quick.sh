@@ -17,6 +17,7 @@
 # runs of 1, 64 and 4096 units); the io rows (bench/io/run-io.py --quick).
 # Each runs for about 0.01 s (the machine
 # is shared; the full run in bench/RESULTS.md takes medians instead).
+# Then genpool-nbd against nbdkit and qemu-nbd: bench/nbd-bench.py --quick.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,5 +76,15 @@ else
 fi
 echo
 python3 bench/table.py "$json" "${io_arg[@]}"
+
+# The NBD server against nbdkit and qemu-nbd (a peer that is not installed
+# is skipped with the reason): bench/nbd-bench.py --quick, about 40 s.
+if ninja -C "$builddir" examples/nbd/genpool-nbd >>"$builddir/bench-build.log" 2>&1 &&
+   [ -x "$builddir/examples/nbd/genpool-nbd" ]; then
+	python3 bench/nbd-bench.py --quick --build "$builddir" ||
+		echo "run-quick: bench/nbd-bench.py failed" >&2
+else
+	echo "run-quick: genpool-nbd not built (liburing missing?): no NBD rows"
+fi
 echo
 echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"

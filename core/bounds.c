@@ -132,7 +132,9 @@ int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
 		err = gpi_umap_refuse(old, lo, n, false);
 		if (err)
 			return err;
-		next = e % GP_UNITS_PER_WORD ? old : gpi_bitmap_word(um, last + 1);
+		/* No word past the map when the run ends the chunk. */
+		next = e % GP_UNITS_PER_WORD || e >= nbits ? old
+							   : gpi_bitmap_word(um, last + 1);
 		if (e < nbits && gpi_umap_continues(next, e))
 			return -EBADSLT;
 	} while (!__atomic_compare_exchange_n(&um[last], &old,

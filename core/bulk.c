@@ -225,12 +225,13 @@ static int batch_refuse(const struct word_batch *wb, unsigned j,
 static void flush_batch(struct free_state *st, struct word_batch *wb)
 {
 	struct gp_chunk *c = wb->c;
-	unsigned long *w = &c->um[wb->word], old, next = 0, clear, busy;
+	unsigned long *w, old, next = 0, clear, busy;
 	bool ok[GP_UNITS_PER_WORD];
 	int err;
 
 	if (!wb->n)
 		return;
+	w = &c->um[wb->word];	/* only now: an empty batch has no chunk */
 	if ((wb->word + 1) * GP_UNITS_PER_WORD < c->nbits)
 		next = gpi_bitmap_word(w, 1);
 	old = gpi_bitmap_word(w, 0);
