@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#define KV_BATCH_IOV	64
-#define KV_BATCH_ARENA	4096
+#define KV_BATCH_IOV	32
+#define KV_BATCH_ARENA	1024
 
 struct kv_item;
 struct kv_store;

@@ -33,6 +33,7 @@
 #define KV_BUMP_SECS	1
 #define KV_EVICT_SCAN	32		/* LRU items looked at per eviction */
 #define KV_THIRTY_DAYS	(60 * 60 * 24 * 30)
+#define KV_REC_BLOCK	1024		/* records per slab block (64 KiB) */
 
 _Static_assert(sizeof(struct kv_item) == 64, "a record is one cache line");
 
@@ -45,6 +46,20 @@ struct kv_shard {
 
 struct kv_counter {
 	_Atomic uint64_t v;
+};
+
+/* Records come from 64 KiB blocks of cache-line-aligned slots: one line
+ * per record (malloc's 80-byte spacing would split most across two, and a
+ * lookup would miss twice), no per-record malloc on the set path. */
+struct kv_rec_block {
+	struct kv_item recs[KV_REC_BLOCK];
+	struct kv_rec_block *next;
+};
+
+struct kv_recs {
+	pthread_mutex_t lock;
+	struct kv_item *free;		/* chained through hnext */
+	struct kv_rec_block *blocks;
 };
 
 struct kv_store {
@@ -60,7 +75,53 @@ struct kv_store {
 	_Atomic uint32_t flush_when;
 	struct kv_counter curr_items, total_items, bytes, evictions, reclaimed,
 			  expired_unfetched, evict_failures, flushes;
+	struct kv_recs recs;
 };
+
+static struct kv_item *rec_alloc(struct kv_recs *r)
+{
+	struct kv_item *it;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->free) {
+		struct kv_rec_block *b = aligned_alloc(64, sizeof(*b));
+		unsigned int i;
+
+		if (!b) {
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		b->next = r->blocks;
+		r->blocks = b;
+		for (i = 0; i < KV_REC_BLOCK; i++) {
+			b->recs[i].hnext = r->free;
+			r->free = &b->recs[i];
+		}
+	}
+	it = r->free;
+	r->free = it->hnext;
+	pthread_mutex_unlock(&r->lock);
+	return it;
+}
+
+static void rec_free(struct kv_recs *r, struct kv_item *it)
+{
+	pthread_mutex_lock(&r->lock);
+	it->hnext = r->free;
+	r->free = it;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void recs_fini(struct kv_recs *r)
+{
+	struct kv_rec_block *b;
+
+	while ((b = r->blocks)) {
+		r->blocks = b->next;
+		free(b);
+	}
+	pthread_mutex_destroy(&r->lock);
+}
 
 static void count(struct kv_counter *c, int64_t d)
 {
@@ -179,7 +240,7 @@ static void item_free(struct kv_store *st, struct kv_item *it)
 
 	gen_pool_free(st->pool, (unsigned long)it->mem, total);
 	atomic_fetch_sub_explicit(&st->used, item_cost(total), memory_order_relaxed);
-	free(it);
+	rec_free(&st->recs, it);
 }
 
 void kv_item_release(struct kv_store *st, struct kv_item *it)
@@ -422,14 +483,14 @@ struct kv_item *kv_item_alloc(struct kv_store *st, const char *key,
 		*res = KV_TOO_LARGE;
 		return NULL;
 	}
-	it = malloc(sizeof(*it));
+	it = rec_alloc(&st->recs);
 	if (!it) {
 		*res = KV_NO_MEMORY;
 		return NULL;
 	}
 	addr = alloc_evicting(st, total, kv_now());
 	if (!addr) {
-		free(it);
+		rec_free(&st->recs, it);
 		*res = KV_NO_MEMORY;
 		return NULL;
 	}
@@ -690,6 +751,7 @@ struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 		return NULL;
 	memset(st, 0, sizeof(*st));
 	st->limit = cfg->memory;
+	pthread_mutex_init(&st->recs.lock, NULL);
 	st->max_item = cfg->max_item;
 	pthread_mutex_init(&st->lru_lock, NULL);
 	st->lru.lnext = st->lru.lprev = &st->lru;
@@ -735,6 +797,7 @@ void kv_store_destroy(struct kv_store *st)
 		gen_pool_destroy(st->pool);
 	kv_backing_destroy(st->mem);
 	pthread_mutex_destroy(&st->lru_lock);
+	recs_fini(&st->recs);
 	free(st);
 }
 
