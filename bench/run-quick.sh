@@ -11,7 +11,7 @@
 #
 # The subset: pool alloc+free for first_fit and best_fit at 0/50/90/95%
 # occupancy, 64 B / 1 KiB / 4 KiB / 64 KiB, one thread, engine vs the
-# kernel-faithful baseline vs every peer; the phased and overwrite
+# kernel-true baseline (bench/kernel_genalloc.h) vs every peer; the phased and overwrite
 # fragmentation traces for first_fit and best_fit; the search
 # micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
 # runs of 1, 64 and 4096 units).  Each runs for about 0.01 s (the machine
@@ -37,7 +37,7 @@ if [ ! -x "$bin" ]; then
 	exit 0
 fi
 
-pool='^pool/[^/]+/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|65536)/real_time/threads:1$'
+pool='^pool/(engine|kernel|kernel-relax|rte_malloc|jemalloc|glibc|mimalloc|tcmalloc)/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|65536)/real_time/threads:1$'
 unavail='^pool/[^/]+/unavailable(/|$)'
 frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
 search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'

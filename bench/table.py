@@ -9,9 +9,11 @@ Reads the output of genpool-bench --benchmark_format=json (or
 median aggregate is used), and prints:
   - the machine, compiler and build type, and where every peer ran from;
   - pool alloc+free: per (occupancy, algorithm, size) row the ns per pair
-    of the engine, the kernel-faithful baseline (reference) and every peer,
-    and the ratios baseline/engine, rte_malloc/engine and jemalloc/engine
-    (above 1: the engine is faster);
+    of the engine, the kernel-true baseline (kernel: bench/kernel_genalloc.h
+    with cpu_relax() a compiler barrier; kernel-relax: with PAUSE, as on
+    x86), genpool's reference path if it ran, and every peer, and the
+    ratios kernel/engine, rte_malloc/engine and jemalloc/engine (above 1:
+    the engine is faster);
   - fragmentation traces: utilisation at first failure, fragmentation,
     p50/p99 allocation latency on the engine and on the reference;
   - search micro-benchmarks (if present): ns per search per path and the
@@ -26,7 +28,7 @@ import re
 import sys
 
 PEERS = ["rte_malloc", "jemalloc", "glibc", "mimalloc", "tcmalloc"]
-GENPOOL = ["engine", "reference"]
+GENPOOL = ["engine", "kernel", "kernel-relax", "reference"]
 ALGOS = ["first_fit", "best_fit", "first_fit_align", "order_align", "fixed"]
 SEARCH_PATHS = ["reference", "word", "avx2", "avx512"]
 
@@ -198,8 +200,10 @@ def pool_tables(runs, which, markdown, threads_filter, out):
         out.append("pool alloc+free, %d thread%s: ns per pair "
                    "(ratios above 1: the engine is faster)" %
                    (thr, "" if thr == 1 else "s"))
-        hdr = ["occ algo size", "engine", "reference"] + present + \
-              ["ref/eng", "rte/eng", "je/eng"]
+        mine = [i for i in GENPOOL
+                if any(i in c for k, c in cells.items() if k[0] == thr)]
+        hdr = ["occ algo size"] + mine + present + \
+              ["kern/eng", "rte/eng", "je/eng"]
         t = Table(hdr, markdown)
         keys = sorted({k for k in cells if k[0] == thr},
                       key=lambda k: (k[1], ALGOS.index(k[2])
@@ -211,15 +215,15 @@ def pool_tables(runs, which, markdown, threads_filter, out):
             c = cells[k]
             pc = peer_cells.get((thr, k[1], k[3]), {})
             eng = c.get("engine")
-            t.add(["%d%% %s %s" % (k[1], k[2], fmt_size(k[3])),
-                   fmt_ns(eng), fmt_ns(c.get("reference"))] +
+            t.add(["%d%% %s %s" % (k[1], k[2], fmt_size(k[3]))] +
+                  [fmt_ns(c.get(i)) for i in mine] +
                   [fmt_ns(pc.get(p)) for p in present] +
-                  [fmt_ratio(c.get("reference"), eng),
+                  [fmt_ratio(c.get("kernel"), eng),
                    fmt_ratio(pc.get("rte_malloc"), eng),
                    fmt_ratio(pc.get("jemalloc"), eng)])
         for occ, size in peers_only:
             pc = peer_cells[(thr, occ, size)]
-            t.add(["%d%% - %s" % (occ, fmt_size(size)), "-", "-"] +
+            t.add(["%d%% - %s" % (occ, fmt_size(size))] + ["-"] * len(mine) +
                   [fmt_ns(pc.get(p)) for p in present] + ["-", "-", "-"])
         out.append(t.render().rstrip("\n"))
     for name, msg in sorted(errors):
@@ -228,8 +232,8 @@ def pool_tables(runs, which, markdown, threads_filter, out):
 
 def frag_table(runs, markdown, out):
     t = Table(["trace algo", "util@fail", "frag@fail", "frag end",
-               "allocs", "fails", "p50 eng", "p99 eng", "p50 ref",
-               "p99 ref", "same"], markdown)
+               "allocs", "fails", "p50 eng", "p99 eng", "p50 kern",
+               "p99 kern", "p50 ref", "p99 ref", "same"], markdown)
     errors = []
     for name in sorted(runs):
         m = FRAG_RE.match(name)
@@ -248,6 +252,7 @@ def frag_table(runs, markdown, out):
                "%d%s" % (g("failures", 0),
                          "+" if g("stopped", 0) else ""),
                fmt_ns(g("p50_ns")), fmt_ns(g("p99_ns")),
+               fmt_ns(g("kernel_p50_ns")), fmt_ns(g("kernel_p99_ns")),
                fmt_ns(g("ref_p50_ns")), fmt_ns(g("ref_p99_ns")),
                "yes" if g("identical", 0) else "NO"])
     if t.rows or errors:
@@ -255,8 +260,9 @@ def frag_table(runs, markdown, out):
         out.append("fragmentation traces (16 MiB pool; util@fail = in use "
                    "at the first failed allocation; frag = 1 - largest "
                    "free / free; latency per allocation; fails+ = "
-                   "replay stopped at 1000 failures; same = engine and "
-                   "reference placed every allocation identically)")
+                   "replay stopped at 1000 failures; same = engine, "
+                   "kernel baseline and reference placed every allocation "
+                   "identically)")
         out.append(t.render().rstrip("\n"))
         out.extend(errors)
 

@@ -57,21 +57,16 @@ static unsigned long first_fit_align(const struct finder *f,
 				     unsigned long start_addr)
 {
 	const struct genpool_data_align *d = data;
-	unsigned long align, order, mask, offset;
+	unsigned long align, mask, offset;
+	unsigned order;
 
-	if (!d || d->align <= 0 || (d->align & (d->align - 1)) || !pool)
-		return f->size;
+	if (!d || d->align <= 0 || !gpi_is_pow2((unsigned long)d->align) || !pool)
+		return GPI_NO_FIT;
 	align = (unsigned long)d->align;
-	order = (unsigned long)pool->min_alloc_order;
-	mask = ((align + (1UL << order) - 1) >> order) - 1;
+	order = (unsigned)pool->min_alloc_order;
+	mask = gpi_shift_round_up(align, order) - 1;
 	offset = (start_addr & (align - 1)) >> order;
 	return find(f, start, nr, mask, offset);
-}
-
-/* Smallest power of two >= @n (n >= 1). */
-static unsigned long roundup_pow2(unsigned long n)
-{
-	return n <= 1 ? 1 : 1UL << (GP_WORD_BITS - (unsigned long)__builtin_clzl(n - 1));
 }
 
 static unsigned long order_align(const struct finder *f, unsigned long start,
@@ -80,8 +75,8 @@ static unsigned long order_align(const struct finder *f, unsigned long start,
 				 unsigned long start_addr)
 {
 	if (nr > 1UL << (GP_WORD_BITS - 2))
-		return f->size;
-	return find(f, start, nr, roundup_pow2(nr) - 1, 0);
+		return GPI_NO_FIT;
+	return find(f, start, nr, gpi_roundup_pow2(nr) - 1, 0);
 }
 
 /*
@@ -94,7 +89,7 @@ static unsigned long best_fit(const struct finder *f, unsigned long start,
 			      const struct gen_pool *pool,
 			      unsigned long start_addr)
 {
-	unsigned long best = f->size, best_len = ~0UL, hole, hole_end;
+	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX, hole, hole_end;
 
 	/* The engine bins holes by size class; a retry (start > 0) after a
 	 * lost race keeps the kernel's walk from @start. */
@@ -124,13 +119,14 @@ static unsigned long fixed(const struct finder *f, unsigned long start,
 	const struct genpool_data_fixed *d = data;
 	unsigned long bit;
 
-	if (!d || !pool || (d->offset & ((1UL << pool->min_alloc_order) - 1)))
-		return f->size;
+	if (!d || !pool ||
+	    !gpi_is_aligned(d->offset, 1UL << pool->min_alloc_order))
+		return GPI_NO_FIT;
 	bit = d->offset >> pool->min_alloc_order;
 	/* A retry after a lost race starts past the offset: no fit. */
 	if (start > bit || bit >= f->size || nr > f->size - bit)
-		return f->size;
-	return gpi_bitmap_any_set(f->map, bit, nr) ? f->size : bit;
+		return GPI_NO_FIT;
+	return gpi_bitmap_any_set(f->map, bit, nr) ? GPI_NO_FIT : bit;
 }
 
 /* The public algorithms: the same code on the reference search. */
@@ -180,7 +176,7 @@ GP_EXPORT unsigned long gp_bitmap_find_next_zero_area_off(
 	unsigned long nr, unsigned long align_mask, unsigned long align_offset)
 {
 	if (!map || nr == 0)
-		return size + 1;
+		return GPI_NO_FIT;
 	return gpi_find_zero_area(map, size, start, size, nr, align_mask,
 				  align_offset);
 }

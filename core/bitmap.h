@@ -16,12 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util.h"
+
 #define GP_WORD_BITS (sizeof(unsigned long) * CHAR_BIT)
 
 /* Number of words holding @nbits bits. */
 static inline unsigned long gpi_bitmap_words(unsigned long nbits)
 {
-	return nbits / GP_WORD_BITS + (nbits % GP_WORD_BITS != 0);
+	return gpi_div_round_up(nbits, GP_WORD_BITS);
 }
 
 /* One word of @map, read atomically (it may be CAS'd concurrently). */
@@ -54,7 +56,7 @@ static inline bool gpi_bitmap_test(const unsigned long *map, unsigned long bit)
 unsigned long gpi_find_next_bit(const unsigned long *map, unsigned long size,
 				unsigned long start);
 
-/* Last set bit in [@floor, @before), or ULONG_MAX if none. */
+/* Last set bit in [@floor, @before), or GPI_NO_FIT if none. */
 unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
 				unsigned long floor);
 
@@ -65,8 +67,8 @@ unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 /*
  * The reference search: the first run of @nr clear bits starting at b, with
  * @start <= b < @limit, inside [0, @size), whose first bit satisfies
- * ((b + @align_offset) & @align_mask) == 0.  Returns b, or @size + 1 when
- * there is none (any value > @size means "no fit", as in the kernel).
+ * ((b + @align_offset) & @align_mask) == 0.  Returns b, or GPI_NO_FIT
+ * when there is none.
  * With @limit == @size this is the kernel's bitmap_find_next_zero_area_off;
  * the engine passes a block's end as @limit.
  */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "pool_internal.h"
 
 /* A claim that fails this often in a row at one chunk gives up on it:
@@ -36,7 +37,7 @@ static unsigned long units_for(const struct gen_pool *pool, size_t size)
 
 	if (size == 0 || size > SIZE_MAX - (unit - 1))
 		return 0;
-	return (size + unit - 1) >> pool->min_alloc_order;
+	return gpi_shift_round_up(size, (unsigned)pool->min_alloc_order);
 }
 
 struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
@@ -47,49 +48,6 @@ struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
 		if (addr >= c->pub.start_addr && addr <= c->pub.end_addr)
 			return c;
 	return NULL;
-}
-
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units)
-{
-	unsigned long size = 2 * c->nbits, first, last;
-
-	for (first = gpi_find_next_bit(c->bounds, size, 2 * from); first < size;
-	     first = gpi_find_next_bit(c->bounds, size, first + 1)) {
-		if (first % 2)
-			continue;	/* a last mark without its first: racing */
-		last = gpi_find_next_bit(c->bounds, size, first + 1);
-		if (last >= size)
-			return false;
-		*bit = first / 2;
-		*units = (last - first + 1) / 2;
-		return true;
-	}
-	return false;
-}
-
-/* Set (@on) or clear both bounds marks of [@bit, @bit + @nr). */
-static void mark_bounds(struct gp_chunk *c, unsigned long bit,
-			unsigned long nr, bool on)
-{
-	unsigned long first = 2 * bit, last = 2 * (bit + nr - 1) + 1;
-	unsigned long fw = first / GP_WORD_BITS, lw = last / GP_WORD_BITS;
-	unsigned long fm = 1UL << (first % GP_WORD_BITS);
-	unsigned long lm = 1UL << (last % GP_WORD_BITS);
-
-	if (fw == lw) {
-		fm |= lm;
-		lm = 0;
-	}
-	if (on) {
-		__atomic_fetch_or(&c->bounds[fw], fm, __ATOMIC_RELEASE);
-		if (lm)
-			__atomic_fetch_or(&c->bounds[lw], lm, __ATOMIC_RELEASE);
-	} else {
-		__atomic_fetch_and(&c->bounds[fw], ~fm, __ATOMIC_RELEASE);
-		if (lm)
-			__atomic_fetch_and(&c->bounds[lw], ~lm, __ATOMIC_RELEASE);
-	}
 }
 
 bool gpi_pool_busy(const struct gen_pool *pool)
@@ -144,6 +102,7 @@ void gpi_pool_release(struct gen_pool *pool)
 		next = c->next;
 		free_chunk(c);
 	}
+	gpi_stats_drop_printers(pool);
 	pthread_mutex_destroy(&pool->add_lock);
 	gpi_meta_strfree(pool->name);
 	gpi_meta_free(pool, sizeof(*pool));
@@ -217,12 +176,12 @@ static const char *bad_chunk(const struct gen_pool *pool, unsigned long virt,
 {
 	if (size == 0)
 		return "size is 0";
-	if (size & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(size, unit_of(pool)))
 		return "size is not a multiple of the pool's unit";
 	if (virt == 0)
 		return "address 0 is the allocation failure value";
 	/* The alignment arithmetic (as the kernel's) assumes it. */
-	if (virt & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(virt, unit_of(pool)))
 		return "address is not a multiple of the pool's unit";
 	if (size - 1 > ULONG_MAX - virt)
 		return "range wraps around the address space";
@@ -310,7 +269,7 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
 /* --------------------------------------------------------- allocation */
 
 /* Try to place @nr units in @chunk with @algo; returns the first bit or
- * ULONG_MAX.  Marks the allocation's boundaries on success. */
+ * GPI_NO_FIT.  Marks the allocation's boundaries on success. */
 static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				    unsigned long nr, genpool_algo_t algo,
 				    void *data)
@@ -321,10 +280,10 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		bit = gpi_algo_run(pool, c, algo, data, bit, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit)
-			return ULONG_MAX;
+			return GPI_NO_FIT;
 		if (gpi_bitmap_claim(c->map, bit, nr)) {
 			gpi_hints_claimed(&c->hints, c->map, c->nbits, bit, nr);
-			mark_bounds(c, bit, nr, true);
+			gpi_bounds_mark(c, bit, nr, true);
 			return bit;
 		}
 		/* The claim may have set and rolled back some words: others
@@ -332,7 +291,7 @@ static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * hole they belong to again must be announced, as a free's. */
 		gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
 	}
-	return ULONG_MAX;
+	return GPI_NO_FIT;
 }
 
 /*
@@ -387,7 +346,7 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 		if (!chunk_may_fit(c, bytes, nr))
 			continue;
 		bit = alloc_in_chunk(pool, c, nr, algo, data);
-		if (bit == ULONG_MAX)
+		if (bit == GPI_NO_FIT)
 			continue;
 		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
 		*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
@@ -472,7 +431,7 @@ GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
 {
 	struct genpool_data_align data = { .align = align };
 
-	if (align <= 0 || (align & (align - 1))) {
+	if (align <= 0 || !gpi_is_pow2((unsigned long)align)) {
 		count_failure(pool);
 		errno = EINVAL;
 		return NULL;
@@ -511,24 +470,6 @@ GP_EXPORT void *gen_pool_dma_zalloc_align(struct gen_pool *pool, size_t size,
 
 /* --------------------------------------------------------------- free */
 
-/*
- * Check that [bit, bit + nr) of @c is exactly one live allocation.
- * Returns 0 or the negative errno gp_free_checked() documents.
- */
-static int check_exact_allocation(const struct gp_chunk *c, unsigned long bit,
-				  unsigned long nr)
-{
-	if (!gpi_bitmap_all_set(c->map, bit, nr))
-		return -EALREADY;
-	/* Its first mark, its last mark, and no mark in between: the marks
-	 * between 2 * bit and 2 * (bit + nr - 1) + 1 are the interior's. */
-	if (!gpi_bitmap_test(c->bounds, 2 * bit) ||
-	    !gpi_bitmap_test(c->bounds, 2 * (bit + nr - 1) + 1) ||
-	    gpi_bitmap_any_set(c->bounds, 2 * bit + 1, 2 * nr - 2))
-		return -EBADSLT;
-	return 0;
-}
-
 /* The whole free path; on error fills @why and changes nothing. */
 static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		      void **owner, const char **why)
@@ -555,7 +496,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		*why = "no chunk of the pool holds this address";
 		return -EFAULT;
 	}
-	if ((addr - c->pub.start_addr) & (unit_of(pool) - 1)) {
+	if (!gpi_is_aligned(addr - c->pub.start_addr, unit_of(pool))) {
 		*why = "address is not on a unit boundary of its chunk";
 		return -EINVAL;
 	}
@@ -565,7 +506,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		return -ERANGE;
 	}
 	bytes = (size_t)nr << pool->min_alloc_order;
-	ret = check_exact_allocation(c, bit, nr);
+	ret = gpi_bounds_check_exact(c, bit, nr);
 	if (ret) {
 		*why = ret == -EALREADY ?
 		       "part of the range is not allocated (double free?)" :
@@ -573,7 +514,7 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		       "(wrong size or interior address)";
 		return ret;
 	}
-	mark_bounds(c, bit, nr, false);
+	gpi_bounds_mark(c, bit, nr, false);
 	/* Credit avail before the units can be claimed again, so that a
 	 * racing allocation's debit never takes it below zero. */
 	__atomic_fetch_add(&c->avail, bytes, __ATOMIC_RELAXED);

@@ -23,13 +23,8 @@
 
 #include "genpool/genalloc.h"
 #include "bitmap.h"
+#include "export.h"
 #include "search.h"
-
-#if defined(__GNUC__)
-#define GP_EXPORT __attribute__((visibility("default")))
-#else
-#define GP_EXPORT
-#endif
 
 struct gp_chunk {
 	struct gen_pool_chunk pub;	/* what users see; first member */
@@ -54,6 +49,7 @@ struct gen_pool {
 	void *handler_arg;
 	uint64_t failures;		/* atomic; only the failure path writes */
 	struct gp_device *device;	/* set when a device owns the pool */
+	struct gp_stats_printer *printers; /* gp_stats_add_printer() */
 };
 
 /* Container of a public chunk view. */
@@ -90,14 +86,6 @@ static inline unsigned long gpi_chunk_map_words(unsigned long nbits)
 }
 
 /*
- * The next live allocation of @c at or after unit @from, as far as the
- * bounds say: its first unit in *@bit and its length in *@units.  Returns
- * false when there is none.
- */
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units);
-
-/*
  * Report misuse on @pool (may be NULL): call the handler, then abort if the
  * policy says so.  @fmt formats the explanation.
  */
@@ -124,6 +112,9 @@ bool gpi_valid_nid(int nid);
 
 /* Free a pool that has no live allocations (device.c uses it too). */
 void gpi_pool_release(struct gen_pool *pool);
+
+/* Drop the printers still registered on @pool (core/stats_print.c). */
+void gpi_stats_drop_printers(struct gen_pool *pool);
 
 /* Does @pool have live allocations? */
 bool gpi_pool_busy(const struct gen_pool *pool);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "bitmap.h"
-#include "pool_internal.h"
+#include "export.h"
 #include "search.h"
 
 /* 8 bytes of @p as a word (unaligned). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "pool_internal.h"
 
 GP_EXPORT long gp_for_each_allocation(struct gen_pool *pool,

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/bitmap_ref.c - the scalar word-at-a-time reference search and the
- * atomic run operations.
- *
- * The search is deliberately the kernel's: find the next clear bit a word at
- * a time, align it, then look for a set bit inside the candidate run and
- * restart after it.  Every faster engine is tested against this file.
+ * core/bitmap.c - bitmaps of units: finding set and clear bits, the atomic
+ * claim and release of runs that every search path uses, and the largest
+ * free run.
  */
 #include "bitmap.h"
 
@@ -41,37 +38,13 @@ unsigned long gpi_find_next_zero_bit(const unsigned long *map,
 	return find_next(map, size, start, ~0UL);
 }
 
-unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
-				 unsigned long start, unsigned long limit,
-				 unsigned long nr, unsigned long align_mask,
-				 unsigned long align_offset)
-{
-	unsigned long index, end, busy;
-
-	for (;;) {
-		/* Nothing at or past @limit can start the run: stop there. */
-		index = gpi_find_next_zero_bit(map, limit < size ? limit : size,
-					       start);
-		index = ((index + align_offset + align_mask) & ~align_mask) -
-			align_offset;
-		/* Overflow-safe form of "index + nr > size". */
-		if (index >= limit || index > size || nr > size - index)
-			return size + 1;
-		end = index + nr;
-		busy = gpi_find_next_bit(map, end, index);
-		if (busy >= end)
-			return index;
-		start = busy + 1;
-	}
-}
-
 unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
 				unsigned long floor)
 {
 	unsigned long i, w;
 
 	if (before <= floor)
-		return ULONG_MAX;
+		return GPI_NO_FIT;
 	i = (before - 1) / GP_WORD_BITS;
 	w = gpi_bitmap_word(map, i) &
 	    (~0UL >> (GP_WORD_BITS - 1 - (before - 1) % GP_WORD_BITS));
@@ -80,10 +53,10 @@ unsigned long gpi_find_prev_bit(const unsigned long *map, unsigned long before,
 			unsigned long bit = i * GP_WORD_BITS + GP_WORD_BITS - 1 -
 					    (unsigned long)__builtin_clzl(w);
 
-			return bit >= floor ? bit : ULONG_MAX;
+			return bit >= floor ? bit : GPI_NO_FIT;
 		}
 		if (i == 0 || (i - 1) * GP_WORD_BITS + GP_WORD_BITS <= floor)
-			return ULONG_MAX;
+			return GPI_NO_FIT;
 		w = gpi_bitmap_word(map, --i);
 	}
 }
