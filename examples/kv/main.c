@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		"  -c, --max-conns N        connections at most (default 65536)\n"
 		"  -z, --zc-threshold N     values of N bytes or more go zero-copy\n"
 		"                           (default 16k; 0: never)\n"
+		"  -C, --no-cache           no per-CPU caches for small items\n"
 		"  -h, --help               this text\n");
 }
 
@@ -94,13 +95,14 @@ static int parse_args(int argc, char **argv, struct kv_server_config *cfg)
 		{ "max-item-size", required_argument, NULL, 'I' },
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "zc-threshold", required_argument, NULL, 'z' },
+		{ "no-cache", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int mib = 64;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:l:m:t:B:I:c:z:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:l:m:t:B:I:c:z:Ch", opts, NULL)) != -1) {
 		bool ok = true;
 
 		switch (c) {
@@ -129,6 +131,9 @@ static int parse_args(int argc, char **argv, struct kv_server_config *cfg)
 			break;
 		case 'z':
 			ok = parse_size(optarg, &cfg->zc_threshold);
+			break;
+		case 'C':
+			cfg->store.cache = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -173,7 +178,7 @@ int main(int argc, char **argv)
 		.threads = 4,
 		.max_conns = 65536,
 		.zc_threshold = 16384,
-		.store = { .max_item = 1U << 20, .backing = KV_BACKING_THP },
+		.store = { .max_item = 1U << 20, .backing = KV_BACKING_THP, .cache = true },
 	};
 	struct kv_server *srv;
 	sigset_t stop;

@@ -26,6 +26,7 @@
 #include <liburing.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/percpu.h>
 
 #include "bufring.h"
 #include "net.h"
@@ -688,18 +689,40 @@ static void ops_reset(struct kv_ctx *ctx)
 static void ops_extra(struct kv_ctx *ctx, struct kv_out *out)
 {
 	struct kv_server *srv = ctx->server;
+	struct gp_cache *cache = kv_store_cache(ctx->store);
+	struct gp_cache_stats cs = { 0 };
 	struct gp_stats ps;
 
+	if (cache)
+		gp_cache_get_stats(cache, &cs);
 	if (gp_get_stats(kv_store_pool(ctx->store), &ps) == 0) {
 		kv_out_stat(out, "genpool_pool_size", "%zu", ps.size);
 		kv_out_stat(out, "genpool_pool_avail", "%zu", ps.avail);
 		kv_out_stat(out, "genpool_pool_in_use", "%zu", ps.in_use);
+		/* what items hold: in use, less the free objects cached per CPU */
+		kv_out_stat(out, "genpool_items_in_use", "%llu",
+			    (unsigned long long)(ps.in_use - cs.total.bytes));
 		kv_out_stat(out, "genpool_pool_allocations", "%llu",
 			 (unsigned long long)ps.allocations);
 		kv_out_stat(out, "genpool_pool_failures", "%llu",
 			 (unsigned long long)ps.failures);
 		kv_out_stat(out, "genpool_largest_free", "%zu", ps.largest_free);
 		kv_out_stat(out, "genpool_fragmentation", "%.4f", ps.fragmentation);
+	}
+	if (cache) {
+		kv_out_stat(out, "genpool_cache_mode", "%s", cs.mode_name);
+		kv_out_stat(out, "genpool_cache_alloc_hits", "%llu",
+			    (unsigned long long)cs.total.alloc_hits);
+		kv_out_stat(out, "genpool_cache_alloc_misses", "%llu",
+			    (unsigned long long)cs.total.alloc_misses);
+		kv_out_stat(out, "genpool_cache_free_hits", "%llu",
+			    (unsigned long long)cs.total.free_hits);
+		kv_out_stat(out, "genpool_cache_objects", "%llu",
+			    (unsigned long long)cs.total.objects);
+		kv_out_stat(out, "genpool_cache_bytes", "%llu",
+			    (unsigned long long)cs.total.bytes);
+		kv_out_stat(out, "genpool_cache_exhausted", "%llu",
+			    (unsigned long long)cs.exhausted);
 	}
 	kv_out_stat(out, "genpool_zc", "%s", srv->zc && srv->cfg.zc_threshold ? "on" : "off");
 	kv_out_stat(out, "genpool_fixed_buffers", "%s", srv->workers[0].fixed ? "on" : "off");

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/percpu.h>
 
 #include "backing.h"
 #include "store.h"
@@ -34,6 +35,8 @@
 #define KV_EVICT_SCAN	32		/* LRU items looked at per eviction */
 #define KV_THIRTY_DAYS	(60 * 60 * 24 * 30)
 #define KV_REC_BLOCK	1024		/* records per slab block (64 KiB) */
+#define KV_CACHE_UNITS	32		/* items up to 512 B: per-CPU caches */
+#define KV_DRAIN_AFTER	8		/* failed fits before draining them */
 
 _Static_assert(sizeof(struct kv_item) == 64, "a record is one cache line");
 
@@ -54,7 +57,7 @@ struct kv_counter {
 struct kv_rec_block {
 	struct kv_item recs[KV_REC_BLOCK];
 	struct kv_rec_block *next;
-};
+} __attribute__((aligned(64)));	/* (a size aligned_alloc() accepts) */
 
 struct kv_recs {
 	pthread_mutex_t lock;
@@ -67,6 +70,7 @@ struct kv_store {
 	pthread_mutex_t lru_lock __attribute__((aligned(64)));
 	struct kv_item lru;		/* sentinel: lnext = newest, lprev = oldest */
 	struct gen_pool *pool;
+	struct gp_cache *cache;		/* small items; NULL: --no-cache */
 	struct kv_backing *mem;
 	size_t limit, max_item;
 	uint64_t seed;
@@ -238,7 +242,10 @@ static void item_free(struct kv_store *st, struct kv_item *it)
 {
 	size_t total = kv_item_total_len(it);
 
-	gen_pool_free(st->pool, (unsigned long)it->mem, total);
+	if (st->cache)
+		gp_cache_free(st->cache, (unsigned long)it->mem, total);
+	else
+		gen_pool_free(st->pool, (unsigned long)it->mem, total);
 	atomic_fetch_sub_explicit(&st->used, item_cost(total), memory_order_relaxed);
 	rec_free(&st->recs, it);
 }
@@ -435,6 +442,16 @@ static bool evict_one(struct kv_store *st, uint32_t now)
 	return true;
 }
 
+/* Small items from this CPU's cache, the rest from the pool's best fit.
+ * Large ones skip the cache: its drain-and-retry on a full pool would run
+ * at every failed fit of an eviction loop. */
+static unsigned long pool_alloc(struct kv_store *st, size_t total)
+{
+	if (st->cache && total <= (KV_CACHE_UNITS << KV_UNIT_ORDER))
+		return gp_cache_alloc(st->cache, total);
+	return gen_pool_alloc(st->pool, total);
+}
+
 /* Reserve @cost against the limit and allocate @total bytes from the pool. */
 static unsigned long try_alloc(struct kv_store *st, size_t total, size_t cost)
 {
@@ -445,7 +462,7 @@ static unsigned long try_alloc(struct kv_store *st, size_t total, size_t cost)
 		atomic_fetch_sub_explicit(&st->used, cost, memory_order_relaxed);
 		return 0;
 	}
-	addr = gen_pool_alloc(st->pool, total);
+	addr = pool_alloc(st, total);
 	if (!addr)
 		atomic_fetch_sub_explicit(&st->used, cost, memory_order_relaxed);
 	return addr;
@@ -462,6 +479,10 @@ static unsigned long alloc_evicting(struct kv_store *st, size_t total, uint32_t 
 
 	budget = (unsigned int)(16 * cost / 256 + 4096);
 	while (!(addr = try_alloc(st, total, cost))) {
+		/* Free small items wait in per-CPU caches: give them back to
+		 * the pool once, where they may complete a hole. */
+		if (evicted == KV_DRAIN_AFTER && st->cache)
+			gp_cache_drain(st->cache);
 		if (evicted++ >= budget || !evict_one(st, now)) {
 			count(&st->evict_failures, 1);
 			return 0;
@@ -719,6 +740,8 @@ void kv_flush(struct kv_store *st)
 			kv_item_release(st, it);
 		}
 	}
+	if (st->cache)		/* a flushed cache gives the pool back whole */
+		gp_cache_drain(st->cache);
 }
 
 void kv_flush_at(struct kv_store *st, uint32_t when)
@@ -774,6 +797,13 @@ struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 	gp_set_name(st->pool, "genpool-kv items");
 	if (kv_backing_add_to_pool(st->mem, st->pool))
 		goto fail;
+	if (cfg->cache) {
+		struct gp_cache_config cc = { .max_units = KV_CACHE_UNITS };
+
+		st->cache = gp_cache_create(st->pool, &cc);
+		if (!st->cache)
+			goto fail;
+	}
 	return st;
 fail:
 	kv_store_destroy(st);
@@ -789,6 +819,8 @@ void kv_store_destroy(struct kv_store *st)
 		return;
 	if (st->pool)
 		kv_flush(st);
+	if (st->cache)
+		gp_cache_destroy(st->cache);
 	for (s = 0; s < KV_SHARDS; s++) {
 		free(st->shards[s].buckets);
 		pthread_mutex_destroy(&st->shards[s].lock);
@@ -804,6 +836,11 @@ void kv_store_destroy(struct kv_store *st)
 struct gen_pool *kv_store_pool(struct kv_store *st)
 {
 	return st->pool;
+}
+
+struct gp_cache *kv_store_cache(struct kv_store *st)
+{
+	return st->cache;
 }
 
 void kv_store_memory(struct kv_store *st, void **base, size_t *size)

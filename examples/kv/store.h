@@ -35,6 +35,7 @@
 
 struct kv_store;
 struct gen_pool;
+struct gp_cache;
 
 /* The out-of-band record of one item (64 bytes). */
 struct kv_item {
@@ -72,6 +73,7 @@ struct kv_store_config {
 	size_t memory;			/* bytes: pool + records */
 	size_t max_item;		/* largest value accepted (bytes) */
 	enum kv_backing_kind backing;
+	bool cache;			/* per-CPU caches for small items */
 };
 
 enum kv_store_mode {
@@ -106,6 +108,9 @@ void kv_store_destroy(struct kv_store *st);
 
 /** kv_store_pool - the pool of item memory (for stats). */
 struct gen_pool *kv_store_pool(struct kv_store *st);
+
+/** kv_store_cache - the per-CPU cache of small items, or NULL. */
+struct gp_cache *kv_store_cache(struct kv_store *st);
 
 /** kv_store_memory - base and size of the backing memory (for I/O registration). */
 void kv_store_memory(struct kv_store *st, void **base, size_t *size);

@@ -274,8 +274,10 @@ def test_stats(srv):
     check(stat_int(st, 'curr_items') >= 1 and stat_int(st, 'get_hits') >= 1 and
           stat_int(st, 'get_misses') >= 1, 'counters count')
     check(abs(int(st['time']) - time.time()) < 5, 'stats time')
-    check(stat_int(st, 'genpool_pool_in_use') >= stat_int(st, 'bytes'),
+    check(stat_int(st, 'genpool_items_in_use') >= stat_int(st, 'bytes'),
           'pool holds at least the item bytes')
+    check(stat_int(st, 'genpool_pool_in_use') >= stat_int(st, 'genpool_items_in_use'),
+          'in use: items and cached objects')
     check(c.stats(b'settings')['item_size_max'] == '1048576', 'stats settings')
     check(c.cmd(b'stats reset\r\n') == b'RESET\r\n', 'reset')
     st = c.stats()

@@ -40,11 +40,11 @@ def settle(good, want_conns, baseline_in_use, what):
     for _ in range(200):
         st = good.stats()
         if (stat_int(st, 'curr_connections') == want_conns and
-                stat_int(st, 'genpool_pool_in_use') == baseline_in_use):
+                stat_int(st, 'genpool_items_in_use') == baseline_in_use):
             return st
         time.sleep(0.05)
     raise AssertionError(f'{what}: connections {st["curr_connections"]} (want {want_conns}), '
-                         f'pool in use {st["genpool_pool_in_use"]} (want {baseline_in_use})')
+                         f'pool in use {st["genpool_items_in_use"]} (want {baseline_in_use})')
 
 
 def huge_length(srv, good):
@@ -161,7 +161,7 @@ def hostile(binary):
         good.set(b'keep', b'me')
         healthy(srv, good)
         st = good.stats()
-        items, in_use = stat_int(st, 'curr_items'), stat_int(st, 'genpool_pool_in_use')
+        items, in_use = stat_int(st, 'curr_items'), stat_int(st, 'genpool_items_in_use')
         for case in (huge_length, garbage, half_requests, many_connections,
                      slow_reader, half_close):
             t0 = time.monotonic()
