@@ -107,14 +107,14 @@ def memcaslap(port, conns, value, secs):
 
 
 def throughput(build, kinds, quick, reps, secs):
-    points = [(c, v) for v in (100, 4096) for c in ((1, 16, 256) if quick else (1, 4, 16, 64, 256))]
+    points = [(c, v) for v in (100, 4096) for c in ((16,) if quick else (1, 4, 16, 64, 256))]
     rows = []
     for conns, value in points:
         keys = 10000 if value == 100 else 5000
         res = {k: [] for k in kinds}
         for rep in range(reps):
             for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
-                srv = Srv(kind, build, 1024)
+                srv = Srv(kind, build, 256 if quick else 1024)
                 try:
                     c0 = srv.cpu()
                     r = kvload(build, srv.port, conns, value, secs, keys)
@@ -149,16 +149,19 @@ def print_row(row, kinds):
     print(line, flush=True)
 
 
-def phase(c, prefix, count, sizes, rnd):
-    """Write @count keys, pipelined with noreply; returns {key: length}."""
+def phase(c, prefix, count, sizes, rnd, first=0, until=None):
+    """Write keys prefix<first>.. (@count, or until the clock says @until),
+    pipelined with noreply; returns {key: length} in write order."""
     written = {}
-    for start in range(0, count, 500):
+    i = first
+    while (i < first + count) if until is None else (time.monotonic() < until):
         req = []
-        for i in range(start, min(count, start + 500)):
+        for i in range(i, i + 500):
             n = rnd.randint(*sizes)
             key = b'%s%d' % (prefix, i)
             written[key] = n
             req.append(b'set %s 0 0 %d noreply\r\n%s\r\n' % (key, n, b'v' * n))
+        i += 1
         c.send(b''.join(req))
         c.until_version()
     return written
@@ -173,7 +176,26 @@ def live(c, keys):
     return found
 
 
+def measure(c, small, large, limit):
+    """Held items and bytes; the new phase's bytes; the hit rate of a client
+    of the new phase asking for what was written in the last 1x memory."""
+    held = live(c, list(small) + list(large))
+    new = {k: n for k, n in held.items() if k.startswith(b'L')}
+    recent, total = [], 0
+    for k in reversed(list(large)):
+        recent.append(k)
+        total += large[k]
+        if total >= limit:
+            break
+    return {'items': len(held), 'live_bytes': sum(held.values()),
+            'new_items': len(new), 'new_bytes': sum(new.values()),
+            'hit_rate': sum(k in held for k in recent) / len(recent)}
+
+
 def memory(build, kinds, quick):
+    """Same limit: 100-500 B values (3x the memory), then 2-8 KiB (3x);
+    measured right after, and (full run) after 30 s more of the new phase,
+    memcached's slab automover being on by default."""
     mib = 32 if quick else 64
     limit = mib << 20
     rows = []
@@ -183,58 +205,77 @@ def memory(build, kinds, quick):
             c = Client(srv.port, timeout=60)
             rnd = random.Random(1)
             small = phase(c, b's', 3 * limit // 300, (100, 500), rnd)
-            held_small = live(c, small)
+            before = live(c, small)
             large = phase(c, b'L', 3 * limit // 5120, (2048, 8192), rnd)
-            held = live(c, list(small) + list(large))
-            held_large = {k: n for k, n in held.items() if k.startswith(b'L')}
+            row = {'server': kind, 'memory_mib': mib, 'small_items': len(before),
+                   'small_bytes': sum(before.values()), 'after': measure(c, small, large, limit)}
+            if not quick:
+                large.update(phase(c, b'L', 0, (2048, 8192), rnd, first=len(large),
+                                   until=time.monotonic() + 30))
+                row['settled'] = measure(c, small, large, limit)
+            row['rss'] = srv.rss()
             st = c.stats()
-            row = {'server': kind, 'memory_mib': mib,
-                   'small_items': len(held_small), 'small_bytes': sum(held_small.values()),
-                   'items': len(held), 'live_bytes': sum(held.values()),
-                   'large_items': len(held_large), 'large_bytes': sum(held_large.values()),
-                   'hit_rate': len(held_large) / len(large),
-                   'rss': srv.rss(), 'evictions': int(st.get('evictions', 0)),
-                   'fragmentation': st.get('genpool_fragmentation', '-')}
+            row['evictions'] = int(st.get('evictions', 0))
             rows.append(row)
-            print(f"{kind:>10} {mib:>4} MiB | small phase: {row['small_items']:>7} items "
-                  f"{row['small_bytes'] / limit:5.1%} | after: {row['items']:>6} items, live "
-                  f"{row['live_bytes']:>9} B ({row['live_bytes'] / limit:5.1%}), large hit rate "
-                  f"{row['hit_rate']:6.1%} | RSS {row['rss'] >> 20} MiB", flush=True)
+            for when in ('after', 'settled'):
+                if when in row:
+                    m = row[when]
+                    print(f"{kind:>10} {mib} MiB {when:>7}: {m['items']:>6} items, live "
+                          f"{m['live_bytes'] / limit:6.1%} of the limit, new-phase values "
+                          f"{m['new_bytes'] / limit:6.1%} ({m['new_items']} items), hit rate "
+                          f"{m['hit_rate']:6.1%}", flush=True)
+            print(f"{kind:>10} small phase: {row['small_items']} items, "
+                  f"{row['small_bytes'] / limit:.1%} of the limit; RSS {row['rss'] >> 20} MiB")
         finally:
             srv.stop()
     if len(rows) == 2:
-        print(f"genpool-kv / memcached live bytes after the phase change: "
-              f"{rows[0]['live_bytes'] / max(1, rows[1]['live_bytes']):.2f}x")
+        for when in ('after', 'settled'):
+            if when in rows[0]:
+                g, m = rows[0][when], rows[1][when]
+                print(f"genpool-kv / memcached, {when}: new-phase bytes "
+                      f"{g['new_bytes'] / max(1, m['new_bytes']):.2f}x, all live bytes "
+                      f"{g['live_bytes'] / max(1, m['live_bytes']):.2f}x, hit rate "
+                      f"{g['hit_rate']:.1%} vs {m['hit_rate']:.1%}")
     return rows
 
 
+def open_idle(port, n):
+    """@n connections that each made one request and then went idle."""
+    conns = []
+    for _ in range(n):
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(b'get k\r\n')
+        conns.append(s)
+    for s in conns:
+        s.settimeout(10)
+        s.recv(4096)
+    time.sleep(0.5)
+    return conns
+
+
 def idle(build, kinds, quick):
-    n = 2000 if quick else 10000
+    """RSS at n1 and n2 idle connections; the slope is the cost of one
+    (fixed costs, such as receive buffers touched once, cancel out)."""
+    n1, n2 = (1000, 3000) if quick else (2000, 10000)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    n = min(n, hard - 100)
+    n2 = min(n2, hard - 100)
     rows = []
     for kind in kinds:
         srv = Srv(kind, build, 64)
         try:
             c = Client(srv.port)
             c.set(b'k', b'v' * 100)
-            time.sleep(0.2)
-            before = srv.rss()
-            conns = []
-            for _ in range(n):
-                s = socket.create_connection(('127.0.0.1', srv.port))
-                s.sendall(b'get k\r\n')   # one request each, then idle
-                conns.append(s)
-            for s in conns:
-                s.settimeout(10)
-                s.recv(4096)
-            time.sleep(0.5)
-            after = srv.rss()
-            rows.append({'server': kind, 'conns': n, 'rss_before': before, 'rss_after': after,
-                         'per_conn': (after - before) / n})
-            print(f"{kind:>10}: {n} idle connections: RSS {before >> 20} -> {after >> 20} MiB, "
-                  f"{(after - before) / n:.0f} B per connection", flush=True)
+            base = srv.rss()
+            conns = open_idle(srv.port, n1)
+            at1 = srv.rss()
+            conns += open_idle(srv.port, n2 - n1)
+            at2 = srv.rss()
+            per = (at2 - at1) / (n2 - n1)
+            rows.append({'server': kind, 'conns': n2, 'rss_base': base, 'rss_n1': at1,
+                         'rss_n2': at2, 'per_conn': per})
+            print(f"{kind:>10}: RSS {base >> 20} MiB with 1 connection, {at1 >> 20} MiB with "
+                  f"{n1}, {at2 >> 20} MiB with {n2} idle: {per:.0f} B per connection", flush=True)
             for s in conns:
                 s.close()
         finally:

@@ -15,23 +15,45 @@ void kv_batch_cache_init(struct kv_batch_cache *c, struct kv_store *store,
 void kv_batch_cache_fini(struct kv_batch_cache *c)
 {
 	struct kv_batch *b;
+	int k;
 
-	while ((b = c->free)) {
-		c->free = b->next;
-		free(b);
+	for (k = 0; k < 2; k++) {
+		while ((b = c->free[k])) {
+			c->free[k] = b->next;
+			free(b);
+		}
+		c->nfree[k] = 0;
 	}
-	c->nfree = 0;
 }
 
-static struct kv_batch *batch_get(struct kv_batch_cache *c)
+/* One allocation: the header, then the iovecs, the references, the text. */
+static struct kv_batch *batch_new(bool large)
 {
-	struct kv_batch *b = c->free;
+	unsigned int niov = large ? KV_BATCH_IOV : KV_SMALL_IOV;
+	size_t arena = large ? KV_BATCH_ARENA : KV_SMALL_ARENA;
+	struct kv_batch *b = malloc(sizeof(*b) + niov * (sizeof(struct iovec) +
+							 sizeof(struct kv_item *)) + arena);
+
+	if (!b)
+		return NULL;
+	b->large = large;
+	b->cap_iov = (uint16_t)niov;
+	b->cap_arena = (uint16_t)arena;
+	b->iov = (struct iovec *)(b + 1);
+	b->ref = (struct kv_item **)(b->iov + niov);
+	b->arena = (char *)(b->ref + niov);
+	return b;
+}
+
+static struct kv_batch *batch_get(struct kv_batch_cache *c, bool large)
+{
+	struct kv_batch *b = c->free[large];
 
 	if (b) {
-		c->free = b->next;
-		c->nfree--;
+		c->free[large] = b->next;
+		c->nfree[large]--;
 	} else {
-		b = malloc(sizeof(*b));
+		b = batch_new(large);
 		if (!b)
 			return NULL;
 	}
@@ -51,13 +73,13 @@ void kv_batch_put(struct kv_batch_cache *c, struct kv_batch *b)
 	for (i = 0; i < b->nref; i++)
 		kv_item_release(c->store, b->ref[i]);
 	c->live--;
-	if (c->nfree >= c->max_free) {
+	if (c->nfree[b->large] >= c->max_free) {
 		free(b);
 		return;
 	}
-	b->next = c->free;
-	c->free = b;
-	c->nfree++;
+	b->next = c->free[b->large];
+	c->free[b->large] = b;
+	c->nfree[b->large]++;
 }
 
 void kv_out_init(struct kv_out *out, struct kv_batch_cache *cache)
@@ -73,11 +95,11 @@ static struct kv_batch *room(struct kv_out *out, unsigned int niov, size_t text,
 	struct kv_batch *b = out->tail;
 
 	/* (iovecs of adjacent items merge: references can outnumber them) */
-	if (!fresh && b && !b->zc && !b->sealed && b->niov + niov <= KV_BATCH_IOV &&
-	    b->nref < KV_BATCH_IOV &&
-	    b->arena_used + text <= KV_BATCH_ARENA)
+	if (!fresh && b && !b->zc && !b->sealed && b->niov + niov <= b->cap_iov &&
+	    b->nref < b->cap_iov && b->arena_used + text <= b->cap_arena)
 		return b;
-	b = batch_get(out->cache);
+	b = batch_get(out->cache, out->head || niov > KV_SMALL_IOV ||
+		      text > KV_SMALL_ARENA);
 	if (!b) {
 		out->failed = true;
 		return NULL;
@@ -123,6 +145,28 @@ bool kv_out_text(struct kv_out *out, const char *s, size_t n)
 		s += part;
 		n -= part;
 	}
+	return true;
+}
+
+bool kv_out_gather(struct kv_out *out, const struct iovec *parts, unsigned int n)
+{
+	size_t total = 0;
+	struct kv_batch *b;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		total += parts[i].iov_len;
+	if (total > KV_BATCH_ARENA) {
+		for (i = 0; i < n; i++)
+			if (!kv_out_text(out, parts[i].iov_base, parts[i].iov_len))
+				return false;
+		return true;
+	}
+	b = room(out, 1, total, false);
+	if (!b)
+		return false;
+	for (i = 0; i < n; i++)
+		add_text(out, b, parts[i].iov_base, parts[i].iov_len);
 	return true;
 }
 

@@ -20,8 +20,13 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+/* Two sizes of batch: a connection's first reply goes in a small one (the
+ * common case: one short reply, and what thousands of connections that
+ * each sent one request hold at once), a burst continues in large ones. */
+#define KV_SMALL_IOV	4
+#define KV_SMALL_ARENA	224
 #define KV_BATCH_IOV	32
-#define KV_BATCH_ARENA	1024
+#define KV_BATCH_ARENA	2048
 
 struct kv_item;
 struct kv_store;
@@ -33,17 +38,19 @@ struct kv_batch {
 	uint16_t arena_used;
 	uint8_t zc;			/* one value for a zero-copy send */
 	uint8_t sealed;			/* submitted: nothing more goes in */
+	uint8_t large;			/* KV_BATCH_* capacities, else KV_SMALL_* */
+	uint16_t cap_iov, cap_arena;
 	size_t bytes;			/* bytes the iovecs still hold */
 	struct msghdr msg;
-	struct iovec iov[KV_BATCH_IOV];
-	struct kv_item *ref[KV_BATCH_IOV];
-	char arena[KV_BATCH_ARENA];
+	struct iovec *iov;		/* cap_iov of them, after the struct */
+	struct kv_item **ref;		/* cap_iov */
+	char *arena;			/* cap_arena bytes */
 };
 
 struct kv_batch_cache {
 	struct kv_store *store;
-	struct kv_batch *free;
-	unsigned int nfree, max_free;
+	struct kv_batch *free[2];	/* small, large */
+	unsigned int nfree[2], max_free;
 	unsigned long live;		/* batches out of the cache */
 };
 
@@ -65,6 +72,9 @@ void kv_out_init(struct kv_out *out, struct kv_batch_cache *cache);
 
 /** kv_out_text - queue a copy of @n bytes at @s.  False when out of memory. */
 bool kv_out_text(struct kv_out *out, const char *s, size_t n);
+
+/** kv_out_gather - kv_out_text() of @n pieces, in one batch when they fit. */
+bool kv_out_gather(struct kv_out *out, const struct iovec *parts, unsigned int n);
 
 /**
  * kv_out_item - queue @a (@an bytes of item memory), a copy of @mid, then @b

@@ -148,9 +148,11 @@ static void emit_value(struct kv_ctx *ctx, struct kv_out *out,
 		casn = (size_t)snprintf(cas, sizeof(cas), " %llu",
 					(unsigned long long)it->cas);
 	if (total <= KV_COPY_MAX) {
-		kv_out_text(out, it->mem, head);
-		kv_out_text(out, cas, casn);
-		kv_out_text(out, it->mem + head, total - head);
+		struct iovec parts[3] = {
+			{ it->mem, head }, { cas, casn }, { it->mem + head, total - head },
+		};
+
+		kv_out_gather(out, parts, 3);
 		kv_item_release(ctx->store, it);
 	} else if (ctx->zc_threshold && it->vlen >= ctx->zc_threshold) {
 		/* The head goes as text, the value from item memory, zero-copy. */
