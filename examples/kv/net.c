@@ -49,6 +49,7 @@
 #define KV_OUT_LOW	(1UL << 20)	/* ... and read again */
 #define KV_FREE_BATCHES	256
 #define KV_FIXED_MAX	(1UL << 30)	/* one fixed buffer's limit */
+#define KV_REPLY_BATCH	16		/* completions between reply flushes */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER };
 
@@ -522,7 +523,13 @@ static void worker_loop(struct kv_worker *w)
 		kv_flush_due(w->ctx.store, w->ctx.now);
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			dispatch(w, cqe);
-			n++;
+			/* Replies go out every KV_REPLY_BATCH completions, not
+			 * after all of them: a long round must not hold the
+			 * first connections' replies back (p99). */
+			if (++n % KV_REPLY_BATCH == 0) {
+				flush_dirty(w);
+				io_uring_submit(&w->ring);
+			}
 		}
 		io_uring_cq_advance(&w->ring, n);
 		kv_bufring_publish(w->br);
