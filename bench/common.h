@@ -133,6 +133,7 @@ inline const std::vector<KernelImpl> &kernel_impls()
 // Registration hooks of the files that build their benchmarks at run time.
 void register_pool_benchmarks();
 void register_frag_benchmarks();
+void register_cache_benchmarks();
 
 } // namespace gpbench
 

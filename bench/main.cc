@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 
 	gpbench::register_pool_benchmarks();
 	gpbench::register_frag_benchmarks();
+	gpbench::register_cache_benchmarks();
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	return 0;

@@ -18,6 +18,11 @@ bool dpdk_start(const char *argv0, std::string &why, peer_alloc_fn &alloc,
 // The file rte_malloc() is in (a shared DPDK library or this program).
 std::string dpdk_library();
 
+// rte_mempool of @size-byte objects, taken and returned through a
+// 256-object cache of each thread's own (rte_mempool_generic_get/put),
+// as a peer whose alloc() fails for any other size.  Needs dpdk_start().
+bool dpdk_mempool(size_t size, std::string &why, Peer &peer);
+
 } // namespace gpbench
 
 #endif

@@ -14,7 +14,8 @@
 # kernel-true baseline (bench/kernel_genalloc.h) vs every peer; the phased and overwrite
 # fragmentation traces for first_fit and best_fit; the search
 # micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
-# runs of 1, 64 and 4096 units).  Each runs for about 0.01 s (the machine
+# runs of 1, 64 and 4096 units); the io rows (bench/io/run-io.py --quick).
+# Each runs for about 0.01 s (the machine
 # is shared; the full run in bench/RESULTS.md takes medians instead).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
@@ -53,8 +54,27 @@ GENPOOL_BENCH_SEARCH_MIN_TIME=0.01 "$bin" \
 	echo "run-quick: genpool-bench failed" >&2
 	exit 1
 }
+# The io rows (bench/io/run-io.py --quick, ~20 s): fio against genpool
+# buffers on zram0 (tmpfs when zram0 is busy), registration, the pair.
+# They need root (zram, hugepages) and io_uring; otherwise left out.
+io_json="$builddir/io-quick.json"
+io_arg=()
+rm -f "$io_json"
+if [ "$(id -u)" -eq 0 ] && command -v fio >/dev/null &&
+   ninja -C "$builddir" bench/io/genpool-iobench >>"$builddir/bench-build.log" 2>&1; then
+	echo "run-quick: running bench/io/run-io.py --quick (log in $builddir/io-quick.log)"
+	if python3 bench/io/run-io.py --build "$builddir" --quick --json "$io_json" \
+		>"$builddir/io-quick.log" 2>&1; then
+		io_arg=(--io "$io_json")
+	else
+		tail -5 "$builddir/io-quick.log" >&2
+		echo "run-quick: io rows left out (run-io.py failed)" >&2
+	fi
+else
+	echo "run-quick: io rows left out (need root, fio and genpool-iobench)" >&2
+fi
 echo
-python3 bench/table.py "$json"
+python3 bench/table.py "$json" "${io_arg[@]}"
 echo
 echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"
 

@@ -17,7 +17,9 @@ median aggregate is used), and prints:
   - fragmentation traces: utilisation at first failure, fragmentation,
     p50/p99 allocation latency on the engine and on the reference;
   - search micro-benchmarks (if present): ns per search per path and the
-    speed-up of the fastest engine path over the reference.
+    speed-up of the fastest engine path over the reference;
+  - with --io IO.json (bench/io/run-io.py): random reads against fio,
+    registration time and pinned memory, the gp_iobuf pair.
 Time is CPU time per iteration by default (on a shared machine wall time
 also counts the other jobs); --time real uses wall time.  Python 3 stdlib.
 """
@@ -317,9 +319,58 @@ def search_tables(runs, which, markdown, out):
         out.append(t.render().rstrip("\n"))
 
 
+IO_VARIANTS = ["fio fixedbufs=1", "genpool static", "genpool alloc/free per I/O",
+               "fio fixedbufs=0", "genpool unregistered"]
+
+
+def io_tables(res, markdown, out):
+    """The io rows from bench/io/run-io.py's JSON: random reads (kIOPS and
+    CPU ns per I/O, with genpool/fio ratios), registration, buffer pair."""
+    out.append("io: random reads, %s; %g s per run, median of %d "
+               "(ratios above 1: genpool does more IOPS / uses more CPU)"
+               % (res["target"], res["seconds"], res["reps"]))
+    t = Table(["bs/depth"] + ["%s kIOPS/ns" % v for v in IO_VARIANTS]
+              + ["static/fio1 IOPS", "CPU", "perio/fio1 IOPS", "CPU",
+                 "unreg/fio0 IOPS", "CPU"], markdown)
+    for r in res["randread"]:
+        cell = {v: r[v] for v in IO_VARIANTS}
+        f1, f0 = cell["fio fixedbufs=1"], cell["fio fixedbufs=0"]
+        ratios = []
+        for v, base in (("genpool static", f1), ("genpool alloc/free per I/O", f1),
+                        ("genpool unregistered", f0)):
+            ratios += ["%.2f" % (cell[v]["iops"] / base["iops"]),
+                       "%.2f" % (cell[v]["cpu_ns_per_io"] / base["cpu_ns_per_io"])]
+        t.add(["%s/%d" % (fmt_size(r["bs"]), r["depth"])]
+              + ["%.0f/%.0f" % (cell[v]["iops"] / 1e3, cell[v]["cpu_ns_per_io"])
+                 for v in IO_VARIANTS] + ratios)
+    out.append(t.render())
+    out.append("io: registration (register on ring 1; clone into ring 2; "
+               "per-ring registration of ring 2 instead)")
+    t = Table(["backing", "MiB", "create ms", "chunks", "register ms", "pinned MiB",
+               "clone ms", "pinned", "per-ring ms", "pinned"], markdown)
+    for r in res["registration"]:
+        if "skipped" in r:
+            t.add([r["backing"], "skipped: " + r["skipped"]] + [""] * 8)
+            continue
+        c, p = r["cloned"], r["per_ring"]
+        t.add([r["backing"], r["mib"], "%.0f" % r["create_ms"], r["chunks"],
+               "%.1f" % c["register_ms"], "%.0f" % c["pinned_mib"],
+               "%.2f" % c["attach_ms"], "%.0f" % c["pinned_after_attach_mib"],
+               "%.1f" % p["attach_ms"], "%.0f" % p["pinned_after_attach_mib"]])
+    out.append(t.render())
+    t = Table(["io: pair", "gp_iobuf_alloc+free ns", "gp_cache hit pair ns",
+               "gen_pool_alloc+free ns", "cache mode"], markdown)
+    for p in res["pair"]:
+        t.add([fmt_size(p["size"]), "%.1f" % p["iobuf_pair_ns"],
+               "%.1f" % p["cache_pair_ns"], "%.1f" % p["pool_pair_ns"],
+               p["cache_mode"]])
+    out.append(t.render())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json")
+    ap.add_argument("--io", help="bench/io/run-io.py JSON: add the io rows")
     ap.add_argument("--time", choices=["cpu", "real"], default="cpu")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--threads", default="",
@@ -340,6 +391,8 @@ def main():
         frag_table(runs, a.markdown, out)
     if "search" in sections:
         search_tables(runs, a.time, a.markdown, out)
+    if a.io:
+        io_tables(load(a.io), a.markdown, out)
     text = "\n".join(out) + "\n"
     if a.markdown:
         # keep the free-text lines as paragraphs

@@ -12,8 +12,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <libfdt.h>
-
 #include "device.h"
 #include "pool_internal.h"
 
@@ -241,8 +239,7 @@ GP_EXPORT int gp_device_set_of_node(struct gp_device *dev, const void *fdt,
 {
 	int ret = 0;
 
-	if (!dev || !fdt || offset < 0 || dev->fdt ||
-	    fdt_check_header(fdt) != 0 || !fdt_get_name(fdt, offset, NULL))
+	if (!dev || dev->fdt || !gpi_fdt_node_valid(fdt, offset))
 		return -EINVAL;
 	pthread_mutex_lock(&bound_lock);
 	if (find_bound(fdt, offset))

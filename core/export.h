@@ -3,7 +3,7 @@
  * core/export.h - GP_EXPORT marks a function as part of libgenpool's ABI.
  *
  * The library is built with -fvisibility=hidden, so only what carries this
- * attribute (and matches core/libgenpool.map) is exported.
+ * attribute (and is listed in libgenpool.map) is exported.
  */
 #ifndef GENPOOL_CORE_EXPORT_H
 #define GENPOOL_CORE_EXPORT_H

@@ -2,6 +2,28 @@
 /*
  * core/hints.c - the per-block hole classes (hints.h): computing them,
  * announcing the holes a claim or release creates, repairing stale masks.
+ *
+ * Why no hole's bit can be lost, under the C11 memory model alone (no
+ * reliance on x86-64's load ordering; the same holds on arm64).  A thread
+ * that creates a hole changes the unit map with a seq_cst RMW (A), then
+ * reads the neighbourhood and the block's mask with seq_cst loads and sets
+ * the hole's bit unless it is there (B).  A repair reads the block's
+ * window with seq_cst loads (1), stores the exact mask with a seq_cst CAS
+ * (2), and reads the window again with seq_cst loads (3), redoing the work
+ * if it changed.  All of these are in the single total order S of seq_cst
+ * operations, which agrees with each thread's program order.  If A
+ * precedes (1) in S, (1) reads A's value and the mask stored has the hole.
+ * If A lies between (1) and (3), (3) reads a different window and the
+ * repair is redone.  Otherwise (3) precedes A in S, so (2) < (3) < A < B's
+ * load of the mask: that load returns the mask (2) stored or a later one,
+ * so B sees the bit missing and sets it.  Two threads creating parts of
+ * one hole (a claim and a release racing next to each other) are the
+ * store-buffering pattern: each does its RMW, then reads the other's word;
+ * in S one of the RMWs comes first, so the other thread's later read sees
+ * it and that thread measures (and announces) the hole as it now is.
+ * Searches may read the map and the masks with relaxed loads: they are
+ * hints that the claim's CAS confirms, and a search racing a free may miss
+ * the hole being freed, as in the kernel.
  */
 #include <string.h>
 
@@ -21,10 +43,11 @@ const uint8_t gpi_class_big[16] = {
 };
 
 /*
- * A block's exact mask depends on the last word before it (does its first
- * hole start here or earlier?), its own 8 words, and the 16 words after it
- * (a hole reaching GP_TOP_CLASS_MIN units past the block's end is in the
- * top class whatever comes next).  Those words are the block's window.
+ * A block's exact mask depends on the last 64 units before it (does its
+ * first hole start here or earlier?), its own 512 units, and the 1024
+ * units after it (a hole reaching GP_TOP_CLASS_MIN units past the block's
+ * end is in the top class whatever comes next).  Those units are the
+ * block's window, read as a plain bitmap of 64-unit words.
  */
 #define WINDOW_BEFORE 1
 #define WINDOW_AFTER (GP_TOP_CLASS_MIN / GP_WORD_BITS)
@@ -33,30 +56,31 @@ const uint8_t gpi_class_big[16] = {
 #define BLOCK_LO (WINDOW_BEFORE * GP_WORD_BITS)
 #define BLOCK_HI (BLOCK_LO + GP_BLOCK_BITS)
 
-/* Word @i of @map, or all-busy outside [0, @nbits): nothing lies there. */
-static unsigned long window_word(const unsigned long *map, unsigned long nbits,
+/* 64-unit word @i of @um, or all-busy outside [0, @nbits). */
+static unsigned long window_word(const unsigned long *um, unsigned long nbits,
 				 long i)
 {
-	unsigned long base;
+	unsigned long base, w;
 
 	if (i < 0)
 		return ~0UL;
 	base = (unsigned long)i * GP_WORD_BITS;
 	if (base >= nbits)
 		return ~0UL;
+	w = gpi_umap_busy64_sc(um, (unsigned long)i);
 	if (nbits - base >= GP_WORD_BITS)
-		return gpi_bitmap_word(map, (unsigned long)i);
-	return gpi_bitmap_word(map, (unsigned long)i) | (~0UL << (nbits - base));
+		return w;
+	return w | (~0UL << (nbits - base));
 }
 
-/* Read block @b's window. */
-static void read_window(const unsigned long *map, unsigned long nbits,
+/* Read block @b's window (seq_cst: steps 1 and 3 above). */
+static void read_window(const unsigned long *um, unsigned long nbits,
 			unsigned long b, unsigned long *w)
 {
 	long first = (long)(b * GP_BLOCK_WORDS) - WINDOW_BEFORE;
 
 	for (long j = 0; j < (long)WINDOW_WORDS; j++)
-		w[j] = window_word(map, nbits, first + j);
+		w[j] = window_word(um, nbits, first + j);
 }
 
 /* Exact class mask of the holes starting in the block whose window is @w. */
@@ -89,25 +113,13 @@ static void count_classes(struct gp_hints *h, unsigned old, unsigned new)
 				   __ATOMIC_RELAXED);
 }
 
-/*
- * Why no hole's bit can be lost: a thread
- * that creates a hole changes the bitmap (A), then sets the hole's bit
- * unless it is already set (B).  We read the window (1), store the exact
- * mask with a CAS (2), and read the window again (3), redoing the work if
- * it changed.  If A came before (1), the mask we store has the hole.  If A
- * came between (1) and (3), the window changed and we redo.  If A came
- * after (3), B comes after our store and sees (and sets) the bit.  The
- * bitmap CAS/AND and the mask CAS/OR are sequentially consistent; the
- * plain word reads rely on x86-64's ordering of loads after locked
- * instructions (a port to a weaker machine makes them acquire loads).
- */
-void gpi_hints_repair(struct gp_hints *h, const unsigned long *map,
+void gpi_hints_repair(struct gp_hints *h, const unsigned long *um,
 		      unsigned long nbits, unsigned long b)
 {
 	unsigned long w[WINDOW_WORDS], again[WINDOW_WORDS];
 	uint16_t old, exact;
 
-	read_window(map, nbits, b, w);
+	read_window(um, nbits, b, w);
 	for (;;) {
 		exact = (uint16_t)window_classes(w);
 		old = __atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST);
@@ -118,18 +130,18 @@ void gpi_hints_repair(struct gp_hints *h, const unsigned long *map,
 				continue;
 			count_classes(h, old, exact);
 		}
-		read_window(map, nbits, b, again);
+		read_window(um, nbits, b, again);
 		if (memcmp(w, again, sizeof(w)) == 0)
 			return;
 		memcpy(w, again, sizeof(w));
 	}
 }
 
-void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *map,
+void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *um,
 		       unsigned long nbits)
 {
 	for (unsigned long b = 0; b < h->nblocks; b++)
-		gpi_hints_repair(h, map, nbits, b);
+		gpi_hints_repair(h, um, nbits, b);
 }
 
 void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits)
@@ -142,68 +154,46 @@ void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits)
 	h->class_blocks[gpi_size_class(nbits)] = 1;
 }
 
-/* Announce a hole of @len units starting at unit @at (step B above).
- * Another thread may have claimed it already: then @len is 0, and that
- * thread announces what it left. */
-static void announce(struct gp_hints *h, unsigned long at, unsigned long len)
+void gpi_hints_add(struct gp_hints *h, unsigned long b, unsigned bits)
 {
-	uint16_t *m = &h->cls[at / GP_BLOCK_BITS], bit;
-	unsigned c;
+	unsigned old = __atomic_fetch_or(&h->cls[b], (uint16_t)bits,
+					 __ATOMIC_SEQ_CST);
 
-	if (len == 0)
-		return;
-	c = gpi_size_class(len);
-	bit = (uint16_t)(1u << c);
-	if (__atomic_load_n(m, __ATOMIC_SEQ_CST) & bit)
-		return;
-	if (!(__atomic_fetch_or(m, bit, __ATOMIC_SEQ_CST) & bit))
-		__atomic_fetch_add(&h->class_blocks[c], 1, __ATOMIC_RELAXED);
+	count_classes(h, old, old | bits);
 }
 
-unsigned long gpi_run_start_before(const unsigned long *map, unsigned long at)
+/* Busy bits of 64-unit word @i, ordered after the caller's RMW. */
+static unsigned long busy64_sc(const unsigned long *um, unsigned long i)
+{
+	return gpi_umap_busy64_sc(um, i);
+}
+
+unsigned long gpi_run_start_before(const unsigned long *um, unsigned long at)
 {
 	unsigned long floor = at > GP_TOP_CLASS_MIN ? at - GP_TOP_CLASS_MIN : 0;
-	unsigned long busy = gpi_find_prev_bit(map, at, floor);
+	unsigned long busy = gpi_find_prev_t(um, at, floor, busy64_sc);
 
 	if (busy != GPI_NO_FIT)
 		return busy + 1;
 	return floor == 0 ? 0 : GPI_NO_FIT;
 }
 
-unsigned long gpi_run_length_from(const unsigned long *map, unsigned long nbits,
+unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 				  unsigned long at)
 {
 	unsigned long cap = nbits - at < GP_TOP_CLASS_MIN ? nbits
 							  : at + GP_TOP_CLASS_MIN;
 
-	return gpi_find_next_bit(map, cap, at) - at;
+	return gpi_find_next_t(um, cap, at, 0, busy64_sc) - at;
 }
 
-void gpi_hints_claimed(struct gp_hints *h, const unsigned long *map,
-		       unsigned long nbits, unsigned long start,
-		       unsigned long nr)
+void gpi_hints_left_of(struct gp_hints *h, const unsigned long *um,
+		       unsigned long start)
 {
-	unsigned long end = start + nr, from;
+	unsigned long from = gpi_run_start_before(um, start);
 
-	if (start > 0 && !gpi_bitmap_test(map, start - 1)) {
-		from = gpi_run_start_before(map, start);
-		if (from != GPI_NO_FIT)
-			announce(h, from, start - from);
-	}
-	if (end < nbits && !gpi_bitmap_test(map, end))
-		announce(h, end, gpi_run_length_from(map, nbits, end));
-}
-
-void gpi_hints_released(struct gp_hints *h, const unsigned long *map,
-			unsigned long nbits, unsigned long start,
-			unsigned long nr)
-{
-	unsigned long from = start;
-
-	if (start > 0 && !gpi_bitmap_test(map, start - 1))
-		from = gpi_run_start_before(map, start);
 	if (from != GPI_NO_FIT)
-		announce(h, from, gpi_run_length_from(map, nbits, from));
+		gpi_hints_announce(h, from, start - from, true);
 }
 
 unsigned gpi_hints_classes(const struct gp_hints *h)
@@ -216,16 +206,16 @@ unsigned gpi_hints_classes(const struct gp_hints *h)
 	return classes;
 }
 
-bool gpi_hints_top_hole_starts(const unsigned long *map, unsigned long nbits,
+bool gpi_hints_top_hole_starts(const unsigned long *um, unsigned long nbits,
 			       unsigned long b)
 {
 	unsigned long hi = (b + 1) * GP_BLOCK_BITS, from;
 
-	if (hi >= nbits || gpi_bitmap_test(map, hi - 1))
+	if (hi >= nbits || gpi_umap_busy(um, hi - 1))
 		return false;
-	from = gpi_run_start_before(map, hi);
+	from = gpi_run_start_before(um, hi);
 	if (from == GPI_NO_FIT || from < b * GP_BLOCK_BITS)
 		return false;	/* the run started in an earlier block */
-	return hi - from + gpi_run_length_from(map, nbits, hi) >=
+	return hi - from + gpi_run_length_from(um, nbits, hi) >=
 	       GP_TOP_CLASS_MIN;
 }

@@ -15,6 +15,35 @@
 #include "pool_internal.h"
 
 /*
+ * libfdt steps from tag to tag by the lengths the blob states, and trusts
+ * them: a property whose length is -12 steps back onto itself, and every
+ * walk across it (a property lookup, a phandle search, finding a parent)
+ * loops for ever.  So before anything else the tags are walked once from
+ * the start, and each step must move forward until the end (a real
+ * FDT_END or libfdt's premature one); @offset must be a node tag on that
+ * walk.  Every later walk starts on it and follows it, so it ends.
+ */
+bool gpi_fdt_node_valid(const void *fdt, int offset)
+{
+	int at = 0, next;
+	bool found = false;
+	uint32_t tag;
+
+	if (!fdt || offset < 0 || fdt_check_header(fdt) != 0)
+		return false;
+	for (;;) {
+		tag = fdt_next_tag(fdt, at, &next);
+		if (tag == FDT_END)
+			return found;
+		if (tag == FDT_BEGIN_NODE && at == offset)
+			found = true;
+		if (next <= at)
+			return false;
+		at = next;
+	}
+}
+
+/*
  * Value of property @propname of @node, if it lies wholly inside the blob;
  * its length in *@lenp.  A corrupt blob can make libfdt return a property
  * whose length is negative (a length field of 0xffffffff) or, with a
@@ -74,7 +103,7 @@ GP_EXPORT struct gen_pool *of_gen_pool_get(const struct gp_of_node *np,
 	const char *name = NULL;
 	int target, parent;
 
-	if (!np || !np->fdt || !propname || fdt_check_header(np->fdt) != 0)
+	if (!np || !propname || !gpi_fdt_node_valid(np->fdt, np->offset))
 		return NULL;
 	target = phandle_target(np->fdt, np->offset, propname, index);
 	if (target < 0)

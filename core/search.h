@@ -25,10 +25,10 @@
  * First-fit search with the engine: the lowest b >= @start such that
  * [b, b + @nr) is free and ((b + @align_offset) & @align_mask) == 0.
  * Returns b, or GPI_NO_FIT if none.  Same answer as the reference
- * gpi_find_zero_area() on the same bitmap.
+ * gpi_ufind_zero_area() on the same unit map.
  */
 unsigned long gpi_engine_find(struct gp_hints *h,
-			      const unsigned long *map, unsigned long nbits,
+			      const unsigned long *um, unsigned long nbits,
 			      unsigned long start, unsigned long nr,
 			      unsigned long align_mask,
 			      unsigned long align_offset);
@@ -39,7 +39,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
  * GPI_NO_FIT if none.
  */
 unsigned long gpi_engine_best_fit(struct gp_hints *h,
-				  const unsigned long *map,
+				  const unsigned long *um,
 				  unsigned long nbits, unsigned long nr);
 
 /*

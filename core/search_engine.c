@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * core/search_engine.c - the engine's first-fit and best-fit searches over
- * the hole classes (search.h): blocks are screened by their masks and only
- * the blocks that pass are searched exactly.
+ * the hole classes (search.h) of a unit map: blocks are screened by their
+ * masks and only the blocks that pass are searched exactly.
  */
 #include "bitmap.h"
 #include "search.h"
@@ -15,17 +15,17 @@
  * candidate left; if it does not fit, no later start in that hole does.
  * (Unaligned searches never need this: the hole's first unit was tried.)
  */
-static unsigned long find_past_block(const unsigned long *map,
+static unsigned long find_past_block(const unsigned long *um,
 				     unsigned long nbits, unsigned long hi,
 				     unsigned long nr, unsigned long align_mask,
 				     unsigned long align_offset)
 {
 	unsigned long s;
 
-	if (!align_mask || hi >= nbits || gpi_bitmap_test(map, hi - 1))
+	if (!align_mask || hi >= nbits || gpi_umap_busy(um, hi - 1))
 		return GPI_NO_FIT;
 	s = gpi_align_up(hi + align_offset, align_mask + 1) - align_offset;
-	return gpi_find_zero_area(map, nbits, s, s + 1, nr, align_mask,
+	return gpi_ufind_zero_area(um, nbits, s, s + 1, nr, align_mask,
 				  align_offset);
 }
 
@@ -40,7 +40,7 @@ static unsigned long find_past_block(const unsigned long *map,
  * path must not pay for it.
  */
 static __attribute__((noinline)) void
-repair_if_stale(struct gp_hints *h, const unsigned long *map,
+repair_if_stale(struct gp_hints *h, const unsigned long *um,
 		unsigned long nbits, unsigned long b, unsigned long nr,
 		unsigned long align_mask)
 {
@@ -48,13 +48,13 @@ repair_if_stale(struct gp_hints *h, const unsigned long *map,
 	bool stale = mask & gpi_classes_at_least(nr + align_mask);
 
 	if (!stale && (mask & 1u << (GP_CLASSES - 1)))
-		stale = !gpi_hints_top_hole_starts(map, nbits, b);
+		stale = !gpi_hints_top_hole_starts(um, nbits, b);
 	if (stale)
-		gpi_hints_repair(h, map, nbits, b);
+		gpi_hints_repair(h, um, nbits, b);
 }
 
 unsigned long gpi_engine_find(struct gp_hints *h,
-			      const unsigned long *map, unsigned long nbits,
+			      const unsigned long *um, unsigned long nbits,
 			      unsigned long start, unsigned long nr,
 			      unsigned long align_mask,
 			      unsigned long align_offset)
@@ -63,7 +63,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 	unsigned long b, lo, hi, bit;
 
 	if (gpi_search_path() == GP_SEARCH_REFERENCE)
-		return gpi_find_zero_area(map, nbits, start, nbits, nr,
+		return gpi_ufind_zero_area(um, nbits, start, nbits, nr,
 					  align_mask, align_offset);
 	if (nr == 0 || start >= nbits || nr > nbits - start)
 		return GPI_NO_FIT;
@@ -74,17 +74,17 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 		lo = b * GP_BLOCK_BITS > start ? b * GP_BLOCK_BITS : start;
 		hi = (b + 1) * GP_BLOCK_BITS < nbits ? (b + 1) * GP_BLOCK_BITS
 						     : nbits;
-		bit = gpi_find_zero_area(map, nbits, lo, hi, nr, align_mask,
-					 align_offset);
+		bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr, align_mask,
+					   align_offset, gpi_umap_busy64);
 		if (bit < nbits)
 			return bit;
-		bit = find_past_block(map, nbits, hi, nr, align_mask,
+		bit = find_past_block(um, nbits, hi, nr, align_mask,
 				      align_offset);
 		if (bit < nbits)
 			return bit;
 		/* The first block was searched only from @start. */
 		if (lo == b * GP_BLOCK_BITS)
-			repair_if_stale(h, map, nbits, b, nr, align_mask);
+			repair_if_stale(h, um, nbits, b, nr, align_mask);
 		if (!scan)
 			scan = gpi_scan_kernel();
 	}
@@ -97,7 +97,7 @@ unsigned long gpi_engine_find(struct gp_hints *h,
  * Such holes are shorter than GP_TOP_CLASS_MIN, so measuring them is
  * bounded.  A block whose mask sent us here for nothing is repaired.
  */
-static void best_in_class(struct gp_hints *h, const unsigned long *map,
+static void best_in_class(struct gp_hints *h, const unsigned long *um,
 			  unsigned long nbits, unsigned long nr, unsigned c,
 			  unsigned long *best, unsigned long *best_len)
 {
@@ -108,13 +108,13 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
 	for (b = scan(h, 0, 1u << c); b < h->nblocks; b = scan(h, b + 1, 1u << c)) {
 		pos = b * GP_BLOCK_BITS;
 		hi = pos + GP_BLOCK_BITS < nbits ? pos + GP_BLOCK_BITS : nbits;
-		if (pos > 0 && !gpi_bitmap_test(map, pos - 1))
-			pos = gpi_find_next_bit(map, hi, pos);
+		if (pos > 0 && !gpi_umap_busy(um, pos - 1))
+			pos = gpi_unext_busy(um, hi, pos);
 		seen = false;
-		for (; (pos = gpi_find_next_zero_bit(map, hi, pos)) < hi; pos = end) {
+		for (; (pos = gpi_unext_free(um, hi, pos)) < hi; pos = end) {
 			limit = nbits - pos > GP_TOP_CLASS_MIN ?
 				pos + GP_TOP_CLASS_MIN : nbits;
-			end = gpi_find_next_bit(map, limit, pos);
+			end = gpi_unext_busy(um, limit, pos);
 			len = end - pos;
 			if (gpi_size_class(len) != c)
 				continue;	/* (also: reached the limit) */
@@ -127,7 +127,7 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
 				return;
 		}
 		if (!seen)
-			gpi_hints_repair(h, map, nbits, b);
+			gpi_hints_repair(h, um, nbits, b);
 	}
 }
 
@@ -145,7 +145,7 @@ static void best_in_class(struct gp_hints *h, const unsigned long *map,
  * answer, unmeasured.  The cost is the holes times the answer's length,
  * not the free space of the chunk.
  */
-static void best_of_holes(const unsigned long *map, unsigned long nbits,
+static void best_of_holes(const unsigned long *um, unsigned long nbits,
 			  unsigned long nr, const unsigned long *start,
 			  unsigned long n, bool last, unsigned long *best,
 			  unsigned long *best_len)
@@ -163,7 +163,7 @@ static void best_of_holes(const unsigned long *map, unsigned long nbits,
 				continue;
 			cap = *best_len < horizon ? *best_len : horizon;
 			limit = nbits - start[i] > cap ? start[i] + cap : nbits;
-			end = gpi_find_next_bit(map, limit, reached[i]);
+			end = gpi_unext_busy(um, limit, reached[i]);
 			if (end == limit && limit < nbits) {
 				reached[i] = cap == *best_len ? DONE : end;
 				if (reached[i] != DONE) {
@@ -194,7 +194,7 @@ static void best_of_holes(const unsigned long *map, unsigned long nbits,
  * checked cheaply; stale bits are repaired on the way.  Candidates are
  * taken in address-ordered batches.
  */
-static void best_in_top_class(struct gp_hints *h, const unsigned long *map,
+static void best_in_top_class(struct gp_hints *h, const unsigned long *um,
 			      unsigned long nbits, unsigned long nr,
 			      unsigned long *best, unsigned long *best_len)
 {
@@ -205,19 +205,19 @@ static void best_in_top_class(struct gp_hints *h, const unsigned long *map,
 	for (b = scan(h, 0, top); b < h->nblocks;) {
 		for (n = 0; b < h->nblocks && n < TOP_CANDIDATES;
 		     b = scan(h, b + 1, top)) {
-			if (gpi_hints_top_hole_starts(map, nbits, b))
-				start[n++] = gpi_run_start_before(map, (b + 1) *
+			if (gpi_hints_top_hole_starts(um, nbits, b))
+				start[n++] = gpi_run_start_before(um, (b + 1) *
 							      GP_BLOCK_BITS);
 			else
-				gpi_hints_repair(h, map, nbits, b);
+				gpi_hints_repair(h, um, nbits, b);
 		}
-		best_of_holes(map, nbits, nr, start, n, b >= h->nblocks, best,
+		best_of_holes(um, nbits, nr, start, n, b >= h->nblocks, best,
 			      best_len);
 	}
 }
 
 unsigned long gpi_engine_best_fit(struct gp_hints *h,
-				  const unsigned long *map,
+				  const unsigned long *um,
 				  unsigned long nbits, unsigned long nr)
 {
 	unsigned classes = gpi_hints_classes(h) & gpi_classes_from(nr);
@@ -232,9 +232,9 @@ unsigned long gpi_engine_best_fit(struct gp_hints *h,
 		unsigned c = (unsigned)__builtin_ctz(classes);
 
 		if (c == GP_CLASSES - 1)
-			best_in_top_class(h, map, nbits, nr, &best, &best_len);
+			best_in_top_class(h, um, nbits, nr, &best, &best_len);
 		else
-			best_in_class(h, map, nbits, nr, c, &best, &best_len);
+			best_in_class(h, um, nbits, nr, c, &best, &best_len);
 	}
 	return best;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * core/search_ref.c - the reference search: the scalar word-at-a-time
- * search of the kernel's bitmap_find_next_zero_area_off().
+ * search of the kernel's bitmap_find_next_zero_area_off(), on a plain
+ * bitmap and on a unit map (one algorithm, gpi_find_zero_area_t()).
  *
  * It is deliberately the kernel's algorithm: find the next clear bit a
  * word at a time, align it, then look for a set bit inside the candidate
@@ -14,21 +15,15 @@ unsigned long gpi_find_zero_area(const unsigned long *map, unsigned long size,
 				 unsigned long nr, unsigned long align_mask,
 				 unsigned long align_offset)
 {
-	unsigned long index, end, busy;
+	return gpi_find_zero_area_t(map, size, start, limit, nr, align_mask,
+				    align_offset, gpi_bitmap_word);
+}
 
-	for (;;) {
-		/* Nothing at or past @limit can start the run: stop there. */
-		index = gpi_find_next_zero_bit(map, limit < size ? limit : size,
-					       start);
-		index = gpi_align_up(index + align_offset, align_mask + 1) -
-			align_offset;
-		/* Overflow-safe form of "index + nr > size". */
-		if (index >= limit || index > size || nr > size - index)
-			return GPI_NO_FIT;
-		end = index + nr;
-		busy = gpi_find_next_bit(map, end, index);
-		if (busy >= end)
-			return index;
-		start = busy + 1;
-	}
+unsigned long gpi_ufind_zero_area(const unsigned long *um, unsigned long size,
+				  unsigned long start, unsigned long limit,
+				  unsigned long nr, unsigned long align_mask,
+				  unsigned long align_offset)
+{
+	return gpi_find_zero_area_t(um, size, start, limit, nr, align_mask,
+				    align_offset, gpi_umap_busy64);
 }

@@ -6,8 +6,8 @@
  * One walk over the chunks (newest first, from one snapshot of the head)
  * fills a view per chunk; the summary, the chunk rows and the histogram
  * are printed from the views, so the parts agree with each other.  Only
- * engine_classes() knows the search engine's hints; the rest reads the
- * bitmaps, as gp_get_stats() does.
+ * engine_classes() knows the search engine's hints (core/hints.h); the rest
+ * reads the bitmaps, as gp_get_stats() does.
  */
 #include <assert.h>
 #include <errno.h>
@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "genpool/search.h"
 #include "genpool/stats.h"
 #include "genpool/version.h"
 #include "bitmap.h"
 #include "bounds.h"
 #include "pool_internal.h"
+#include "hints.h"
 
 #define GP_STATS_FLAGS (GP_STATS_JSON | GP_STATS_NO_CHUNKS | \
 			GP_STATS_NO_HOLES | GP_STATS_NO_SECTIONS)
@@ -47,7 +49,7 @@ struct chunk_view {
 };
 
 /*
- * The one place that reads the engine's hints (core/search.h): the class
+ * The one place that reads the engine's hints (core/hints.h): the class
  * boundaries, found by asking gpi_size_class() where each class begins,
  * and the counters of blocks per class of chunk @c (zero if @c is NULL).
  */
@@ -81,16 +83,16 @@ static void view_chunk(const struct gp_chunk *c, struct chunk_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->chunk = c;
-	v->avail = __atomic_load_n(&c->avail, __ATOMIC_RELAXED);
+	v->avail = gpi_chunk_avail(c);
 	engine_classes(c, &v->engine);
-	for (bit = 0; gpi_next_allocation(c, bit, &bit, &units); bit += units)
+	for (bit = 0; gpi_next_allocation(c->um, c->nbits, bit, &bit, &units);
+	     bit += units)
 		v->allocations++;
-	for (zero = gpi_find_next_zero_bit(c->map, c->nbits, 0);
-	     zero < c->nbits;
-	     zero = gpi_find_next_zero_bit(c->map, c->nbits, busy)) {
+	for (zero = gpi_unext_free(c->um, c->nbits, 0); zero < c->nbits;
+	     zero = gpi_unext_free(c->um, c->nbits, busy)) {
 		unsigned int cls;
 
-		busy = gpi_find_next_bit(c->map, c->nbits, zero);
+		busy = gpi_unext_busy(c->um, c->nbits, zero);
 		cls = class_of(&v->engine, busy - zero);
 		v->holes++;
 		v->holes_in[cls]++;

@@ -4,7 +4,7 @@
  * (the macros in genpool/version.h give the headers' release).
  */
 #include "genpool/version.h"
-#include "pool_internal.h"
+#include "export.h"
 
 GP_EXPORT const char *gp_version(void)
 {

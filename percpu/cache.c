@@ -123,9 +123,10 @@ static bool configure(struct gp_cache *c, const struct gp_cache_config *cfg)
 /* Everything but the struct itself; safe on a half-built cache. */
 static void release(struct gp_cache *c)
 {
-	if (c->cpus)
+	if (c->states)
 		gpc_pcpu_free_all(c);
 	free(c->cpus);
+	free(c->states);
 	free(c->drain_buf);
 	gpc_chk_free(c);
 	pthread_mutex_destroy(&c->drain_lock);
@@ -165,12 +166,15 @@ GPC_EXPORT struct gp_cache *gp_cache_create(struct gen_pool *pool,
 	flags = (cfg ? cfg->flags : 0) | gpc_env_flags();
 	c->checked = flags & GP_CACHE_CHECKED;
 	gpc_choose_mode(flags, &c->mode, &c->mode_reason);
-	c->fast = c->mode == GP_CACHE_MODE_RSEQ && !c->checked;
+	c->unit_mask = (1UL << c->order) - 1;
+	if (c->mode == GP_CACHE_MODE_RSEQ && !c->checked)
+		c->hit_max = c->max_bytes;
 	c->ncpus = gpc_possible_cpus();
 	c->cpus = calloc(c->ncpus, sizeof(*c->cpus));
+	c->states = calloc(c->ncpus, sizeof(*c->states));
 	c->drain_buf = malloc((total_slots(c) + 1) * sizeof(unsigned long));
 	c->last_reap = gpc_now_ns();
-	if (!c->cpus || !c->drain_buf || !gpc_span_refresh(c, 0) ||
+	if (!c->cpus || !c->states || !c->drain_buf || !gpc_span_refresh(c, 0) ||
 	    ((flags & GP_CACHE_REAP_THREAD) && gpc_reaper_start(c))) {
 		release(c);
 		errno = ENOMEM;
@@ -244,11 +248,6 @@ static unsigned long bypass_alloc(struct gp_cache *c, size_t size)
 	return gpc_pool_alloc(c, size);
 }
 
-static bool stopped(const struct gp_pcpu *p)
-{
-	return __atomic_load_n(&p->stopped, __ATOMIC_RELAXED);
-}
-
 /* How many objects of @size a refill may take: a batch, but never more
  * than half of what the pool has left, so other CPUs still find some. */
 static size_t refill_count(const struct gp_cache *c, unsigned int cls,
@@ -268,7 +267,7 @@ static unsigned long refill(struct gp_cache *c, unsigned int cls)
 	unsigned long buf[GP_CACHE_MAX_MAGAZINE];
 	struct gp_pcpu *p = gpc_this_pcpu(c);
 
-	if (!p || stopped(p))
+	if (!p || gpc_stopped(c, p))
 		return bypass_alloc(c, size);
 	gpc_count(&p->slow[cls].alloc_misses, 1);
 	gpc_maybe_reap(c);
@@ -312,7 +311,7 @@ __attribute__((noinline)) static unsigned long alloc_slow(struct gp_cache *c,
 GPC_EXPORT unsigned long gp_cache_alloc(struct gp_cache *c, size_t size)
 {
 #if GP_PERCPU_RSEQ
-	if (gpc_likely(c && c->fast && size - 1 < c->max_bytes)) {
+	if (gpc_likely(c && size - 1 < c->hit_max)) {
 		uint16_t off = c->magoff[(size - 1) >> c->order];
 
 		if (gpc_likely(off)) {
@@ -338,7 +337,7 @@ static void put(struct gp_cache *c, unsigned int cls, unsigned long addr)
 	if (gpc_push(c, cls, addr, true))
 		return;
 	p = gpc_this_pcpu(c);
-	if (!p || stopped(p)) {
+	if (!p || gpc_stopped(c, p)) {
 		gpc_count(&c->bypassed, 1);
 		gpc_give_back(c, NULL, cls, &addr, 1);
 		return;
@@ -368,7 +367,7 @@ static bool plausible(struct gp_cache *c, unsigned long addr, size_t size)
 	unsigned long lo = __atomic_load_n(&c->span_lo, __ATOMIC_RELAXED);
 	unsigned long len = __atomic_load_n(&c->span_len, __ATOMIC_RELAXED);
 
-	if (addr & ((1UL << c->order) - 1)) {
+	if (addr & c->unit_mask) {
 		report(c, GP_MISUSE_BAD_ARGUMENT, addr, size,
 		       "gp_cache_free: address is not on a unit boundary");
 		return false;
@@ -420,14 +419,14 @@ GPC_EXPORT void gp_cache_free(struct gp_cache *c, unsigned long addr,
 			      size_t size)
 {
 #if GP_PERCPU_RSEQ
-	if (gpc_likely(c && c->fast && size - 1 < c->max_bytes)) {
+	if (gpc_likely(c && size - 1 < c->hit_max)) {
 		uint16_t off = c->magoff[(size - 1) >> c->order];
 		unsigned long lo = __atomic_load_n(&c->span_lo, __ATOMIC_RELAXED);
 		unsigned long len =
 			__atomic_load_n(&c->span_len, __ATOMIC_RELAXED);
 
 		if (gpc_likely(off && addr - lo < len &&
-			       !(addr & ((1UL << c->order) - 1)) &&
+			       !(addr & c->unit_mask) &&
 			       gpc_rseq_push(c, off, addr)))
 			return;
 	}

@@ -4,8 +4,12 @@
  *
  * Per CPU, one struct gp_pcpu holds a magazine per class: a count and an
  * array of addresses, used as a stack.  The rseq sections (rseq_x86_64.h)
- * read gp_pcpu.stopped and the gp_mag fields at fixed offsets: keep the
- * layout in step with the assembly (the static asserts below).
+ * read the gp_mag fields at fixed offsets: keep the layout in step with
+ * the assembly (the static asserts below).
+ *
+ * Two tables point at the per-CPU state: @states (every CPU's, once it
+ * exists) and @cpus, which the hit path reads: the same pointer, or NULL
+ * while the CPU has no state or a drainer has stopped it.
  */
 #ifndef GENPOOL_PERCPU_CACHE_INTERNAL_H
 #define GENPOOL_PERCPU_CACHE_INTERNAL_H
@@ -49,7 +53,6 @@ struct gp_slow {
 
 /* One CPU's state, allocated the first time a thread uses that CPU. */
 struct gp_pcpu {
-	uint32_t stopped;	/* a drainer owns the magazines (rseq mode) */
 	uint32_t lock;		/* guards the magazines (locked mode) */
 	unsigned int cpu;
 	uint64_t reap_seen;	/* activity at the previous reap */
@@ -57,7 +60,6 @@ struct gp_pcpu {
 	struct gp_mag mag[];	/* [nr_classes] */
 };
 
-_Static_assert(offsetof(struct gp_pcpu, stopped) == 0, "rseq: stopped at 0");
 _Static_assert(offsetof(struct gp_mag, count) == 0 &&
 	       offsetof(struct gp_mag, cap) == 4 &&
 	       offsetof(struct gp_mag, slots) == 8 &&
@@ -80,15 +82,18 @@ struct gpc_table {
 
 struct gp_cache {
 	/* What every hit reads: one cache line. */
-	struct gp_pcpu **cpus;		/* [ncpus]; entries published once */
+	struct gp_pcpu **cpus;		/* [ncpus]; NULL: none or stopped */
 	unsigned long ncpus;		/* possible CPUs */
+	size_t hit_max;			/* rseq mode, not checked: max_bytes;
+					 * else 0 (every call takes the slow
+					 * path); one compare on the hit path */
 	size_t max_bytes;		/* largest request that may be a class */
 	const uint16_t *magoff;		/* [units - 1]: offset of the class's
 					 * gp_mag in gp_pcpu; 0: not cached */
 	unsigned long span_lo;		/* the chunks' span, for the O(1) free */
 	unsigned long span_len;		/* check (relaxed atomics) */
+	unsigned long unit_mask;	/* unit - 1 */
 	unsigned int order;		/* the pool's min_alloc_order */
-	bool fast;			/* rseq mode and not checked */
 
 	struct gen_pool *pool;
 	enum gp_cache_mode mode;
@@ -106,7 +111,8 @@ struct gp_cache {
 	size_t slots_off;		/* offset of its slot arrays */
 
 	/* Not on any hot path: its own cache lines. */
-	_Alignas(64) pthread_mutex_t drain_lock;	/* one drain or reap */
+	_Alignas(64) struct gp_pcpu **states;	/* [ncpus]; set once each */
+	pthread_mutex_t drain_lock;	/* drains, reaps, new CPU states */
 	unsigned long *drain_buf;	/* [sum of caps], under drain_lock */
 	uint64_t last_reap;		/* ns, CLOCK_MONOTONIC; atomic */
 	uint64_t bypassed, exhausted, idle_drains, misuse;	/* atomic */
@@ -165,6 +171,18 @@ bool gpc_pop(struct gp_cache *c, unsigned int cls, unsigned long *addr,
 bool gpc_push(struct gp_cache *c, unsigned int cls, unsigned long addr,
 	      bool count);
 void gpc_pcpu_free_all(struct gp_cache *c);
+/* CPU @cpu's state (NULL: none yet). */
+static inline struct gp_pcpu *gpc_state(const struct gp_cache *c,
+					unsigned long cpu)
+{
+	return __atomic_load_n(&c->states[cpu], __ATOMIC_ACQUIRE);
+}
+/* Has a drainer stopped @p (rseq mode)? */
+static inline bool gpc_stopped(const struct gp_cache *c,
+			       const struct gp_pcpu *p)
+{
+	return __atomic_load_n(&c->cpus[p->cpu], __ATOMIC_RELAXED) != p;
+}
 /* Empty every magazine of @p into @buf (class i at the sum of the caps
  * before it), @counts[i] objects each.  Locked mode: takes @p's lock;
  * rseq mode: the caller has stopped @p and fenced its CPU. */

@@ -5,28 +5,25 @@
  *
  * Only a thread running on a CPU touches that CPU's magazines, except a
  * drainer.  In the locked mode the drainer takes the CPU's lock.  In the
- * rseq mode it sets the CPU's "stopped" flag, which every section tests
- * before it touches a magazine, and then fences with membarrier()'s rseq
- * command: a section that had read the flag clear is aborted (and when it
- * restarts it sees the flag) or has already committed.  The magazines are
- * then the drainer's until it clears the flag.  Meanwhile threads on that
- * CPU go straight to the pool.
+ * rseq mode it clears the CPU's entry in the table the sections read
+ * (cpus[]), and then fences with membarrier()'s rseq command: a section
+ * that had read the entry is aborted (and when it restarts it finds NULL)
+ * or has already committed.  The magazines are then the drainer's until
+ * it puts the entry back.  Meanwhile threads on that CPU go straight to
+ * the pool.  New CPU states are made under drain_lock, so none appears
+ * half-stopped.
  */
 #include <errno.h>
 #include <time.h>
 
 #include "cache_internal.h"
 
-/* Stop the magazines of every CPU whose state exists now. */
-static void stop_all(struct gp_cache *c)
+/* Stop @only, or every CPU with state (rseq mode; under drain_lock). */
+static void stop(struct gp_cache *c, struct gp_pcpu *only)
 {
-	for (unsigned long i = 0; i < c->ncpus; i++) {
-		struct gp_pcpu *q = __atomic_load_n(&c->cpus[i],
-						    __ATOMIC_ACQUIRE);
-
-		if (q)
-			__atomic_store_n(&q->stopped, 1, __ATOMIC_SEQ_CST);
-	}
+	for (unsigned long i = 0; i < c->ncpus; i++)
+		if (c->states[i] && (!only || c->states[i] == only))
+			__atomic_store_n(&c->cpus[i], NULL, __ATOMIC_SEQ_CST);
 }
 
 /* Empty @p's magazines into the pool; false if the pool refused some.
@@ -39,7 +36,7 @@ static bool empty_cpu(struct gp_cache *c, struct gp_pcpu *p)
 
 	gpc_take_all(c, p, buf, counts);
 	if (c->mode == GP_CACHE_MODE_RSEQ)
-		__atomic_store_n(&p->stopped, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->cpus[p->cpu], p, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < c->nr_classes; i++) {
 		if (gpc_give_back(c, p, i, buf, counts[i]))
 			all_back = false;
@@ -55,20 +52,13 @@ static bool drain_locked(struct gp_cache *c, struct gp_pcpu *only)
 	bool rseq = c->mode == GP_CACHE_MODE_RSEQ;
 
 	if (rseq) {
-		if (only)
-			__atomic_store_n(&only->stopped, 1, __ATOMIC_SEQ_CST);
-		else
-			stop_all(c);
+		stop(c, only);
 		gpc_fence(only ? (long)only->cpu : -1);
 	}
 	for (unsigned long i = 0; i < c->ncpus; i++) {
-		struct gp_pcpu *p = __atomic_load_n(&c->cpus[i],
-						    __ATOMIC_ACQUIRE);
+		struct gp_pcpu *p = c->states[i];
 
-		/* rseq: a CPU whose state appeared after the stop is not
-		 * ours to touch (it was not fenced). */
-		if (!p || (only && p != only) ||
-		    (rseq && !__atomic_load_n(&p->stopped, __ATOMIC_ACQUIRE)))
+		if (!p || (only && p != only))
 			continue;
 		if (!empty_cpu(c, p))
 			all_back = false;
@@ -107,8 +97,7 @@ uint64_t gpc_cached_objects(const struct gp_cache *c)
 	uint64_t n = 0;
 
 	for (unsigned long i = 0; i < c->ncpus; i++) {
-		const struct gp_pcpu *p = __atomic_load_n(&c->cpus[i],
-							  __ATOMIC_ACQUIRE);
+		const struct gp_pcpu *p = gpc_state(c, i);
 
 		if (p)
 			n += cpu_objects(c, p);
@@ -136,8 +125,7 @@ static int reap_locked(struct gp_cache *c)
 
 	__atomic_store_n(&c->last_reap, gpc_now_ns(), __ATOMIC_RELAXED);
 	for (unsigned long i = 0; i < c->ncpus; i++) {
-		struct gp_pcpu *p = __atomic_load_n(&c->cpus[i],
-						    __ATOMIC_ACQUIRE);
+		struct gp_pcpu *p = gpc_state(c, i);
 		uint64_t seen;
 
 		if (!p)

@@ -15,11 +15,11 @@
 #include "rseq_x86_64.h"
 #endif
 
-/* Allocate and publish CPU @cpu's state; the loser of a race frees its
- * copy and takes the winner's.  NULL if memory ran out. */
+/* Allocate and publish CPU @cpu's state, under drain_lock so that no
+ * drain is stopping the CPU meanwhile; NULL if memory ran out. */
 static struct gp_pcpu *pcpu_create(struct gp_cache *c, unsigned long cpu)
 {
-	struct gp_pcpu *p = aligned_alloc(128, c->pcpu_size), *old = NULL;
+	struct gp_pcpu *p = aligned_alloc(128, c->pcpu_size), *old;
 	unsigned long *slots;
 
 	if (!p)
@@ -33,8 +33,14 @@ static struct gp_pcpu *pcpu_create(struct gp_cache *c, unsigned long cpu)
 		p->mag[i].slots = slots;
 		slots += c->cap[i];
 	}
-	if (__atomic_compare_exchange_n(&c->cpus[cpu], &old, p, false,
-					__ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+	pthread_mutex_lock(&c->drain_lock);
+	old = c->states[cpu];
+	if (!old) {
+		__atomic_store_n(&c->states[cpu], p, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->cpus[cpu], p, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&c->drain_lock);
+	if (!old)
 		return p;
 	free(p);
 	return old;
@@ -47,14 +53,14 @@ struct gp_pcpu *gpc_this_pcpu(struct gp_cache *c)
 
 	if (cpu < 0 || (unsigned long)cpu >= c->ncpus)
 		return NULL;
-	p = __atomic_load_n(&c->cpus[cpu], __ATOMIC_ACQUIRE);
+	p = gpc_state(c, cpu);
 	return p ? p : pcpu_create(c, cpu);
 }
 
 void gpc_pcpu_free_all(struct gp_cache *c)
 {
 	for (unsigned long i = 0; i < c->ncpus; i++)
-		free(c->cpus[i]);
+		free(c->states[i]);
 }
 
 /* A lock held for a few instructions: spin a little, then yield (the
@@ -158,7 +164,7 @@ bool gpc_push(struct gp_cache *c, unsigned int cls, unsigned long addr,
 		/* A CPU without state yet: create it and try once more. */
 		cpu = gpc_rseq_cpu();
 		if (cpu < 0 || (unsigned long)cpu >= c->ncpus ||
-		    __atomic_load_n(&c->cpus[cpu], __ATOMIC_ACQUIRE) ||
+		    gpc_state(c, cpu) ||
 		    !gpc_this_pcpu(c))
 			return false;
 		return rseq_push(c, off, addr, count);

@@ -7,8 +7,8 @@
  * __rseq_offset); we read cpu_id at offset 4 and write only rseq_cs at
  * offset 8, the one field user space owns.  A section:
  *   0: point rseq_cs at the section's descriptor;
- *   1: read cpu_id; find this CPU's gp_pcpu (none, or a drainer holds it:
- *      leave with "not done"); check the magazine (empty or full: leave);
+ *   1: read cpu_id; find this CPU's gp_pcpu (NULL when it has none or a
+ *      drainer holds it: leave with "not done"); check the magazine (empty or full: leave);
  *      move the address; bump the hit counter; then the one committing
  *      store, of the new count;
  *   2: the end.
@@ -26,7 +26,7 @@
 #include "cache_internal.h"
 
 /* __rseq_offset, copied once (a hidden global is one RIP-relative load). */
-extern long gpc_rseq_off;
+extern long gpc_rseq_off __attribute__((visibility("hidden")));
 
 /* The descriptor (struct rseq_cs: version, flags, start_ip,
  * post_commit_offset, abort_ip) and the out-of-line abort handler. */
@@ -58,8 +58,6 @@ extern long gpc_rseq_off;
 	"mov (%[cpus],%[n],8), %[p]\n\t"				\
 	"test %[p], %[p]\n\t"						\
 	"jz 2f\n\t"							\
-	"cmpl $0, (%[p])\n\t"						\
-	"jne 2f\n\t"							\
 	"add %[magoff], %[p]\n\t"
 
 /*

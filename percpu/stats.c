@@ -42,7 +42,7 @@ static void add_counters(struct gp_cache_counters *to,
 static const struct gp_pcpu *state_of(const struct gp_cache *c,
 				      unsigned long cpu)
 {
-	return __atomic_load_n(&c->cpus[cpu], __ATOMIC_ACQUIRE);
+	return gpc_state(c, cpu);
 }
 
 GPC_EXPORT int gp_cache_get_stats(struct gp_cache *c,

@@ -50,6 +50,7 @@ class Doc:
         self.params = params      # [(names, text lines)]
         self.body = body          # [lines], '' separates paragraphs
         self.decls = []
+        self.code = ''           # the source it documents, comments kept
 
 
 def strip_comments(code):
@@ -161,9 +162,11 @@ def parse_header(path):
     parts = re.split(r'(/\*\*(?!/).*?\*/)', text, flags=re.S)
     for k in range(1, len(parts), 2):
         doc = parse_block(path, parts[k][3:-2])
-        # The block documents the code up to a blank line or a comment.
-        after = re.split(r'\n\s*\n|/\*', parts[k + 1], maxsplit=1)[0]
+        # The block documents the code up to a blank line or a comment
+        # on a line of its own.
+        after = re.split(r'\n\s*\n|\n\s*/\*', parts[k + 1], maxsplit=1)[0]
         doc.decls = declarations(after)
+        doc.code = after.strip()
         docs.append(doc)
     return docs, declarations(text)
 
@@ -183,26 +186,34 @@ def summary_text(doc):
 
 # ------------------------------------------------------------------ check
 
-def param_names(proto):
-    """Parameter names of a prototype (function pointers: their name)."""
+def split_args(proto):
+    """The parameters of a prototype, split at its top-level commas."""
     inner = proto[proto.index('(') + 1:proto.rindex(')')]
-    names, depth, arg = [], 0, ''
+    args, depth, arg = [], 0, ''
     for ch in inner + ',':
         if ch == ',' and depth == 0:
-            arg = arg.strip()
-            m = re.search(r'\(\s*\*\s*(' + IDENT + r')\s*\)', arg)
-            if m:
-                names.append(m.group(1))
-            elif arg == '...':
-                names.append('...')
-            elif arg and arg != 'void':
-                names.append(re.findall(IDENT, arg)[-1])
+            args.append(arg.strip())
             arg = ''
             continue
         depth += ch == '('
         depth -= ch == ')'
         arg += ch
-    return names
+    return args
+
+
+def arg_name(arg):
+    """A parameter's name (a function pointer's too), '...', or None."""
+    m = re.search(r'\(\s*\*\s*(' + IDENT + r')\s*\)', arg)
+    if m:
+        return m.group(1)
+    if arg == '...':
+        return arg
+    return re.findall(IDENT, arg)[-1] if arg and arg != 'void' else None
+
+
+def param_names(proto):
+    """Parameter names of a prototype."""
+    return [n for n in map(arg_name, split_args(proto)) if n]
 
 
 def check(headers):
@@ -306,40 +317,26 @@ def emit_prose(lines, params, out):
 def synopsis_function(d):
     """The prototype, one parameter per line when long; names italic."""
     s = d.text.rstrip(';').strip()
-    head, inner = s[:s.index('(')], s[s.index('(') + 1:s.rindex(')')]
+    head = s[:s.index('(')]
     tail = s[s.rindex(')') + 1:].strip()
     ret = head[:head.rindex(d.name)].rstrip()
-    args, depth, arg = [], 0, ''
-    for ch in inner + ',':
-        if ch == ',' and depth == 0:
-            args.append(arg.strip())
-            arg = ''
-            continue
-        depth += ch == '('
-        depth -= ch == ')'
-        arg += ch
-    names = param_names(s)
     shown = []
-    for a, n in zip(args, names + [None] * len(args)):
+    for a in split_args(s):
+        n = arg_name(a)
         a = roff_escape(a)
         if n and n != '...':
             a = re.sub(r'\b' + n + r'\b(?!.*\b' + n + r'\b)',
                        r'\\fI' + n + r'\\fP', a, count=1)
         shown.append(a)
-    sep = ' ' if ret.endswith('*') else ' '
-    lead = f'{roff_escape(ret)}{sep}\\fB{d.name}\\fP('
-    if ret.endswith('*'):
-        lead = f'{roff_escape(ret)}\\fB{d.name}\\fP('
-    one = lead + ', '.join(shown) + ')' + (' ' + tail if tail else '') + ';'
-    if len(re.sub(r'\\f.', '', one)) <= 72:
+    space = '' if ret.endswith('*') else ' '
+    lead = f'{roff_escape(ret)}{space}\\fB{d.name}\\fP('
+    end = ')' + (' ' + tail if tail else '') + ';'
+    one = lead + ', '.join(shown) + end
+    if len(re.sub(r'\\f.', '', one)) <= 72 or len(shown) == 1:
         return [one]
-    pad = ' ' * (len(ret) + (0 if ret.endswith('*') else 1) + len(d.name) + 1)
-    lines = [lead + shown[0] + ',']
-    lines += [pad + a + ',' for a in shown[1:-1]]
-    lines.append(pad + shown[-1] + ')' + (' ' + tail if tail else '') + ';')
-    if len(shown) == 1:
-        lines = [lead + shown[0] + ')' + (' ' + tail if tail else '') + ';']
-    return lines
+    pad = ' ' * (len(ret) + len(space) + len(d.name) + 1)
+    return ([lead + shown[0] + ','] + [pad + a + ',' for a in shown[1:-1]] +
+            [pad + shown[-1] + end])
 
 
 def include_line(header):
@@ -358,11 +355,12 @@ def man_page(doc, version, date, pages):
            '.SH NAME',
            f'{", ".join(names)} \\- {roff_text(summary_text(doc), params)}',
            '.SH SYNOPSIS', '.nf', include_line(doc.header), '.PP']
-    for d in doc.decls:
-        if d.kind == 'function':
+    if first.kind == 'function':
+        for d in doc.decls:
             out += synopsis_function(d)
-        else:
-            out += [roff_escape(x.rstrip()) for x in d.text.split('\n')]
+    else:   # types and macros as written, with their members' comments
+        out += [roff_escape(x.rstrip().expandtabs(8))
+                for x in doc.code.split('\n')]
     out += ['.fi']
     sec = sections(doc.body)
     out.append('.SH DESCRIPTION')

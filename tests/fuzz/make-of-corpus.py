@@ -10,6 +10,10 @@ tests/unit/test_of.c loads them by name):
   prop-len-minus1.dtb
       /consumer's "sram" property has length 0xffffffff: libfdt hands back
       the property with len = -1, which a size_t bounds check let through;
+  prop-len-loop.dtb
+      /consumer's "sram" property has length -12: libfdt's next tag is
+      that property again, so a walk over it never ends (found by
+      fuzz_of within seconds);
   struct-misaligned.dtb
       a good tree whose structure block starts 2 bytes past a 4-byte
       boundary, so property values are not 4-aligned;
@@ -131,6 +135,14 @@ def prop_len_minus1():
     return with_size_multiple_of_8(make)
 
 
+def prop_len_loop():
+    toks = node('', children=[
+        node('sram@10000000', [('phandle', cells(1))]),
+        node('consumer', [('sram', b'', 0xfffffff4)]),
+    ])
+    return blob(toks)
+
+
 def struct_misaligned():
     toks = node('', children=[
         node('sram@10000000', [('compatible', b'mmio-sram\0'),
@@ -171,6 +183,7 @@ def main():
         'seed-of_sram.dtb': dtc('of_sram'),
         'seed-of_other.dtb': dtc('of_other'),
         'prop-len-minus1.dtb': prop_len_minus1(),
+        'prop-len-loop.dtb': prop_len_loop(),
         'struct-misaligned.dtb': struct_misaligned(),
         'label-unterminated.dtb': label_unterminated(),
     }

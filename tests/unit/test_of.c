@@ -311,6 +311,33 @@ static void test_prop_len_minus1(void **state)
 	guarded_free(&g);
 }
 
+/*
+ * A property of length -12: libfdt's step from it leads back to it, so a
+ * walk over it never ends.  The whole blob is refused, at once (an alarm
+ * ends the test if a call loops).
+ */
+static void test_prop_len_loop(void **state)
+{
+	size_t len;
+	void *fdt = crafted("prop-len-loop.dtb", &len);
+	struct gp_device *dev = gp_device_create("sram0");
+	struct gp_of_node np;
+
+	assert_non_null(dev);
+	alarm(10);
+	np.fdt = fdt;
+	np.offset = node(fdt, "/consumer");
+	assert_null(of_gen_pool_get(&np, "sram", 0));
+	assert_null(of_gen_pool_get(&np, "other", 0));
+	assert_int_equal(gp_device_set_of_node(dev, fdt,
+					       node(fdt, "/sram@10000000")),
+			 -EINVAL);
+	assert_int_equal(gp_device_set_of_node(dev, fdt, 0), -EINVAL);
+	alarm(0);
+	gp_device_destroy(dev);
+	free(fdt);
+}
+
 /* A structure block off a 4-byte boundary: phandles are read byte-wise
  * (UBSan reports a misaligned 4-byte load otherwise) and still found. */
 static void test_struct_misaligned(void **state)
@@ -366,6 +393,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_set_of_node_errors),
 		cmocka_unit_test(test_root_node),
 		cmocka_unit_test(test_prop_len_minus1),
+		cmocka_unit_test(test_prop_len_loop),
 		cmocka_unit_test(test_struct_misaligned),
 		cmocka_unit_test(test_label_unterminated),
 	};
