@@ -88,3 +88,17 @@ else
 fi
 echo
 echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"
+
+# genpool-kv against memcached (bench/kv/kvbench.py --quick: 16 connections,
+# 100 B and 4 KiB values, the memory phase change, 2000 idle connections;
+# about half a minute).  Without memcached, genpool-kv runs alone and says so.
+if ninja -C "$builddir" examples/kv/genpool-kv examples/kv/genpool-kvload \
+	>>"$builddir/bench-build.log" 2>&1; then
+	echo
+	echo "run-quick: genpool-kv against memcached (preliminary on a shared machine)"
+	python3 bench/kv/kvbench.py "$builddir" --quick --reps 1 --secs 2 \
+		--out "$builddir/bench-kv-quick.json" ||
+		echo "run-quick: the genpool-kv rows failed" >&2
+else
+	echo "run-quick: genpool-kv was not built (no liburing?): no server rows" >&2
+fi

@@ -326,9 +326,10 @@ IO_VARIANTS = ["fio fixedbufs=1", "genpool static", "genpool alloc/free per I/O"
 def io_tables(res, markdown, out):
     """The io rows from bench/io/run-io.py's JSON: random reads (kIOPS and
     CPU ns per I/O, with genpool/fio ratios), registration, buffer pair."""
-    out.append("io: random reads, %s; %g s per run, median of %d "
-               "(ratios above 1: genpool does more IOPS / uses more CPU)"
-               % (res["target"], res["seconds"], res["reps"]))
+    if res["randread"]:
+        out.append("io: random reads, %s; %g s per run, median of %d "
+                   "(ratios above 1: genpool does more IOPS / uses more CPU)"
+                   % (res["target"], res["seconds"], res["reps"]))
     t = Table(["bs/depth"] + ["%s kIOPS/ns" % v for v in IO_VARIANTS]
               + ["static/fio1 IOPS", "CPU", "perio/fio1 IOPS", "CPU",
                  "unreg/fio0 IOPS", "CPU"], markdown)

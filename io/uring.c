@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "genpool/percpu.h"
+#include "genpool/stats.h"
 #include "io_internal.h"
 
 #define HOME_ENTRIES 16
@@ -692,6 +693,40 @@ static struct gp_cache *iobuf_cache(struct gen_pool *pool)
 	return gp_cache_create(pool, &cfg);
 }
 
+/* The provider's section of gp_stats_print() of its pool. */
+static int print_section(struct gen_pool *pool, FILE *out, unsigned int flags,
+			 void *arg)
+{
+	struct gp_uring_info i;
+
+	gp_uring_get_info(arg, &i);
+	if (flags & GP_STATS_JSON)
+		fprintf(out, "{\"mode\": \"%s\", \"reason\": %d, \"rings\": %u, "
+			"\"slots\": %u, \"unregistered_chunks\": %u, "
+			"\"registered_bytes\": %zu, \"charged_bytes\": %zu, "
+			"\"unregistered_allocs\": %llu, \"alloc_failures\": %llu, "
+			"\"zc_sends\": %llu, \"zc_copied\": %llu, \"zc_unknown\": %llu}",
+			gp_uring_mode_name(i.mode), i.reason, i.rings, i.slots,
+			i.unregistered_chunks, i.registered_bytes, i.charged_bytes,
+			(unsigned long long)i.unregistered_allocs,
+			(unsigned long long)i.alloc_failures,
+			(unsigned long long)i.zc_sends, (unsigned long long)i.zc_copied,
+			(unsigned long long)i.zc_unknown);
+	else
+		fprintf(out, "mode %s%s%s, %u ring(s), %u slot(s) over %zu bytes, "
+			"%u chunk(s) without a slot, %zu bytes charged to "
+			"RLIMIT_MEMLOCK\nunregistered allocations %llu, failures %llu; "
+			"zero-copy sends %llu (copied %llu, not reported %llu)\n",
+			gp_uring_mode_name(i.mode), i.reason ? ": " : "",
+			i.reason ? strerror(i.reason) : "", i.rings, i.slots,
+			i.registered_bytes, i.unregistered_chunks, i.charged_bytes,
+			(unsigned long long)i.unregistered_allocs,
+			(unsigned long long)i.alloc_failures,
+			(unsigned long long)i.zc_sends, (unsigned long long)i.zc_copied,
+			(unsigned long long)i.zc_unknown);
+	return ferror(out) ? -EIO : 0;
+}
+
 GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 							struct gen_pool *pool,
 							unsigned int flags)
@@ -742,6 +777,8 @@ GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 		errno = -ret;
 		return NULL;
 	}
+	/* A second provider on the same pool has no section of its own. */
+	gp_stats_add_printer(pool, "io_uring", print_section, bufs);
 	if (bufs->mode == GP_URING_UNREGISTERED)
 		fprintf(stderr, "genpool: gp_uring_register: %s; serving "
 			"unregistered buffers\n", strerror(bufs->reason));
@@ -801,6 +838,8 @@ GP_IO_EXPORT int gp_uring_unregister(struct gp_uring_buffers *bufs)
 
 	if (!bufs)
 		return 0;
+	/* Before the lock: a running print_section() may be waiting for it. */
+	gp_stats_remove_printer(bufs->pool, print_section, bufs);
 	pthread_mutex_lock(&bufs->lock);
 	while (bufs->rings)
 		ring_remove(bufs, &bufs->rings);

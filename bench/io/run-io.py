@@ -147,7 +147,17 @@ def randread(iobench, t, sizes, depths, secs, reps):
     return rows
 
 
-def registration(iobench, mib):
+def median_of(runs):
+    """Field-wise median of equal-shaped JSON objects (numbers only)."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {k: median_of([r[k] for r in runs]) for k in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return statistics.median(runs)
+    return first
+
+
+def registration(iobench, mib, reps):
     out = []
     for backing in ["anon", "thp", "hugetlb-2m"]:
         old = None
@@ -159,23 +169,28 @@ def registration(iobench, mib):
                     out.append({"backing": backing,
                                 "skipped": "could not reserve %d pages" % (mib // 2)})
                     continue
-            res = subprocess.run([iobench, "register", backing, str(mib)],
-                                 capture_output=True, text=True)
-            if res.returncode:
+            runs = []
+            for _ in range(reps):
+                res = subprocess.run([iobench, "register", backing, str(mib)],
+                                     capture_output=True, text=True)
+                if res.returncode:
+                    break
+                runs.append(json.loads(res.stdout))
+            if len(runs) < reps:
                 out.append({"backing": backing, "skipped": res.stderr.strip()})
             else:
-                out.append(json.loads(res.stdout))
+                out.append(median_of(runs))
         finally:
             if old is not None:
                 write(HP2M, old)
     return out
 
 
-def pairs(iobench, iters):
-    return [json.loads(subprocess.run([iobench, "pair", str(s), str(iters)],
-                                      check=True, capture_output=True,
-                                      text=True).stdout)
-            for s in (4096, 65536)]
+def pairs(iobench, iters, reps):
+    return [median_of([json.loads(subprocess.run(
+        [iobench, "pair", str(s), str(iters)], check=True,
+        capture_output=True, text=True).stdout) for _ in range(reps)])
+        for s in (4096, 65536)]
 
 
 def main():
@@ -186,6 +201,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="4 KiB at depth 1 and 32 only, 1 s each, 256 MiB registration")
     ap.add_argument("--target", choices=["zram", "tmpfs"], default="zram")
+    ap.add_argument("--parts", default="randread,register,pair",
+                    help="comma-separated: randread,register,pair")
     ap.add_argument("--json")
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
@@ -195,17 +212,23 @@ def main():
     sizes, depths, mib = [4096, 65536], [1, 32, 128], 1024
     if a.quick:
         sizes, depths, mib, a.seconds = [4096], [1, 32], 256, 1
-    t = Target(a.target)
-    try:
-        res = {"target": t.what, "seconds": a.seconds, "reps": a.reps,
-               "cpu": open("/proc/cpuinfo").read().split("model name")[1]
-               .split("\n")[0].strip(": \t"),
-               "kernel": os.uname().release,
-               "randread": randread(iobench, t, sizes, depths, a.seconds, a.reps)}
-    finally:
-        t.close()
-    res["registration"] = registration(iobench, mib)
-    res["pair"] = pairs(iobench, 200000 if a.quick else 1000000)
+    parts = set(a.parts.split(","))
+    res = {"target": "", "seconds": a.seconds, "reps": a.reps,
+           "cpu": open("/proc/cpuinfo").read().split("model name")[1]
+           .split("\n")[0].strip(": \t"),
+           "kernel": os.uname().release, "randread": [], "registration": [],
+           "pair": []}
+    if "randread" in parts:
+        t = Target(a.target)
+        try:
+            res["target"] = t.what
+            res["randread"] = randread(iobench, t, sizes, depths, a.seconds, a.reps)
+        finally:
+            t.close()
+    if "register" in parts:
+        res["registration"] = registration(iobench, mib, a.reps)
+    if "pair" in parts:
+        res["pair"] = pairs(iobench, 200000 if a.quick else 1000000, a.reps)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)

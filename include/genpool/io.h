@@ -362,6 +362,7 @@ struct gp_cache;
  * gp_uring_get_info(), unless GP_URING_REQUIRE_FIXED.  The provider keeps
  * its own reference to each attached ring (a duplicate of the ring fd), so
  * an application that tears a ring down first leaves nothing dangling.
+ * The provider adds an "io_uring" section to gp_stats_print() of @pool.
  * Returns the provider, or NULL with errno: EINVAL, EBUSY (the ring has a
  * buffer table already), ENOMEM, or with GP_URING_REQUIRE_FIXED the
  * kernel's reason.  Context: thread-safe, may block; call it from the
@@ -508,7 +509,8 @@ int gp_uring_iobuf_of(struct gp_uring_buffers *bufs, const void *addr,
  * Hot sizes come from the per-CPU cache in front of the pool
  * (gp_uring_cache()), the rest from the pool with its algorithm.  Never
  * calls io_uring_register().  Returns 0, -EINVAL, or -ENOMEM (pool
- * exhausted; @out is cleared).  Context: thread-safe, lock-free.
+ * exhausted; @out is cleared).  Context: thread-safe; lock-free (a
+ * per-CPU lock where the cache runs in its locked mode).
  */
 int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,
 		   struct gp_iobuf *out);
@@ -521,7 +523,7 @@ int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,
  * Free a buffer only after every operation using it has completed (for
  * SEND_ZC: after its notification; gp_send_zc_complete() does that).
  * A bad buffer is a misuse of the pool, reported by its policy.
- * Context: thread-safe, lock-free.
+ * Context: as gp_iobuf_alloc().
  */
 void gp_iobuf_free(struct gp_uring_buffers *bufs, const struct gp_iobuf *buf);
 
