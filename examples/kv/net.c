@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,29 +27,25 @@
 #include <liburing.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/io.h>
 #include <genpool/percpu.h>
 
-#include "bufring.h"
 #include "net.h"
 #include "out.h"
 #include "proto.h"
 
-#ifndef IORING_SEND_ZC_REPORT_USAGE
-#define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)	/* kernel 6.2 */
-#endif
-#ifndef IORING_NOTIF_USAGE_ZC_COPIED
-#define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
-#endif
 
 #define KV_RING_ENTRIES	1024
 #define KV_CQ_ENTRIES	16384
-#define KV_RBUF_COUNT	512		/* receive buffers per worker */
+/* Receive buffers per worker, carved from the item pool (and counted
+ * against --memory): 1 MiB, consumed incrementally where the kernel can
+ * (6.12+), so that many short requests share one buffer. */
+#define KV_RBUF_COUNT	128
 #define KV_RBUF_SIZE	8192
 #define KV_BGID		1
 #define KV_OUT_HIGH	(4UL << 20)	/* queued replies: stop reading */
 #define KV_OUT_LOW	(1UL << 20)	/* ... and read again */
 #define KV_FREE_BATCHES	256
-#define KV_FIXED_MAX	(1UL << 30)	/* one fixed buffer's limit */
 #define KV_REPLY_BATCH	16		/* completions between reply flushes */
 
 enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER };
@@ -71,10 +68,10 @@ struct kv_worker {
 	pthread_t thread;
 	struct io_uring ring;
 	bool ring_ok, thread_ok;
-	struct kv_bufring *br;
+	struct gp_buf_ring *br;		/* receive buffers from the item pool */
 	int listen_fd;
 	bool accept_armed, timer_armed, stopping;
-	bool fixed;			/* item memory registered as fixed buffers */
+	bool attached;			/* to the provider of the item pool */
 	struct kv_ctx ctx;
 	struct kv_wstats stats;
 	struct kv_batch_cache batches;
@@ -94,6 +91,7 @@ struct kv_server {
 	unsigned int port;
 	int wake_fd;
 	bool zc;			/* the kernel has SEND_ZC */
+	struct gp_uring_buffers *bufs;	/* the item pool as fixed buffers */
 	_Atomic size_t pending;
 	_Atomic int verbosity;
 	pthread_mutex_t lock;		/* startup handshake, stats reset */
@@ -131,9 +129,7 @@ static void arm_recv(struct kv_conn *c)
 {
 	struct io_uring_sqe *sqe = sqe_get(c->w);
 
-	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = KV_BGID;
+	gp_buf_ring_prep_recv(c->w->br, sqe, c->fd, 0);
 	io_uring_sqe_set_data64(sqe, ud(c, UD_RECV));
 	c->recv_armed = true;
 }
@@ -261,20 +257,12 @@ static void conn_send(struct kv_conn *c)
 	sqe = sqe_get(c->w);
 	if (b->zc) {
 		const struct iovec *v = b->msg.msg_iov;
-		void *base;
-		size_t size;
+		struct gp_iobuf iob;
 
-		kv_store_memory(c->w->ctx.store, &base, &size);
-		if (c->w->fixed)
-			io_uring_prep_send_zc_fixed(sqe, c->fd, v->iov_base, v->iov_len,
-						    MSG_NOSIGNAL | MSG_WAITALL,
-						    IORING_SEND_ZC_REPORT_USAGE,
-						    (unsigned int)(((char *)v->iov_base -
-								    (char *)base) / KV_FIXED_MAX));
-		else
-			io_uring_prep_send_zc(sqe, c->fd, v->iov_base, v->iov_len,
-					      MSG_NOSIGNAL | MSG_WAITALL,
-					      IORING_SEND_ZC_REPORT_USAGE);
+		/* The value in item memory, as the provider's fixed buffer. */
+		gp_uring_iobuf_of(c->w->srv->bufs, v->iov_base, v->iov_len, &iob);
+		gp_send_zc_prep(c->w->srv->bufs, sqe, c->fd, &iob,
+				MSG_NOSIGNAL | MSG_WAITALL);
 		io_uring_sqe_set_data64(sqe, ud(b, UD_ZC));
 		c->zc_pending++;
 		kv_stat_add(&c->w->stats, KV_ST_zc_sends, 1);
@@ -315,18 +303,18 @@ static void conn_sent(struct kv_conn *c, size_t n)
 static void on_recv(struct kv_conn *c, const struct io_uring_cqe *cqe)
 {
 	struct kv_worker *w = c->w;
+	struct gp_recv rv;
+	int res = gp_buf_ring_complete(w->br, cqe, &rv);
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		c->recv_armed = false;
-	if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
-		unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-
+	if (res > 0 && rv.has_buf) {
 		if (!c->closing && !c->quit &&
-		    kv_session_feed(&w->ctx, &c->sess, &c->out,
-				    kv_bufring_buf(w->br, bid),
-				    (size_t)cqe->res) == KV_FEED_CLOSE)
+		    kv_session_feed(&w->ctx, &c->sess, &c->out, rv.data, rv.len) ==
+		    KV_FEED_CLOSE)
 			c->quit = true;		/* reply, then close */
-		kv_bufring_recycle(w->br, bid);
+		if (rv.buf_done)	/* (the parser kept nothing of it) */
+			gp_buf_ring_recycle(w->br, rv.bid);
 		mark_dirty(c);
 		if (c->quit && c->recv_armed) {
 			cancel(w, ud(c, UD_RECV));
@@ -339,12 +327,12 @@ static void on_recv(struct kv_conn *c, const struct io_uring_cqe *cqe)
 	}
 	if (c->recv_armed)
 		return;
-	if (cqe->res == -ENOBUFS) {
+	if (res == -ENOBUFS) {
 		kv_stat_add(&w->stats, KV_ST_recv_nobufs, 1);
-	} else if (cqe->res == 0) {
+	} else if (res == 0) {
 		c->quit = true;		/* EOF: send what is queued, then close */
 		mark_dirty(c);
-	} else if (cqe->res < 0 && cqe->res != -ECANCELED) {
+	} else if (res < 0 && res != -ECANCELED) {
 		conn_close(c, true);	/* a socket error */
 	}
 	if (!c->closing && !c->quit && !c->paused)
@@ -380,9 +368,12 @@ static void zc_done(struct kv_conn *c, struct kv_batch *b)
 static void on_zc(struct kv_batch *b, const struct io_uring_cqe *cqe)
 {
 	struct kv_conn *c = b->owner;
+	struct gp_zc_result r;
+	/* NULL buffer: the value is the item's, released by zc_done() */
+	int done = gp_send_zc_complete(c->w->srv->bufs, cqe, NULL, &r);
 
-	if (cqe->flags & IORING_CQE_F_NOTIF) {
-		if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
+	if (r.notif) {
+		if (r.copied)
 			kv_stat_add(&c->w->stats, KV_ST_zc_copied, 1);
 		zc_done(c, b);
 		return;
@@ -391,14 +382,14 @@ static void on_zc(struct kv_batch *b, const struct io_uring_cqe *cqe)
 	kv_out_pop(&c->out);		/* b was the head: it was in flight */
 	b->next = c->zc_sent;
 	c->zc_sent = b;
-	if (cqe->res < 0 || (size_t)cqe->res < b->bytes || c->closing) {
+	if (r.res < 0 || (size_t)r.res < b->bytes || c->closing) {
 		conn_close(c, true);
 	} else {
-		kv_stat_add(&c->w->stats, KV_ST_bytes_written, (uint64_t)cqe->res);
+		kv_stat_add(&c->w->stats, KV_ST_bytes_written, (uint64_t)r.res);
 		conn_unpause(c);
 		mark_dirty(c);
 	}
-	if (!(cqe->flags & IORING_CQE_F_MORE))
+	if (done)
 		zc_done(c, b);		/* no notification will come */
 	else
 		conn_reap(c);
@@ -532,7 +523,6 @@ static void worker_loop(struct kv_worker *w)
 			}
 		}
 		io_uring_cq_advance(&w->ring, n);
-		kv_bufring_publish(w->br);
 		flush_dirty(w);
 	}
 }
@@ -556,26 +546,37 @@ static int ring_setup(struct kv_worker *w)
 	return ret;
 }
 
-/* Item memory as fixed buffers, so zero-copy sends need no page pinning
- * per send.  Optional: without it (memlock limit) sends pin as they go. */
-static void register_item_memory(struct kv_worker *w)
+/* The item pool as this ring's fixed buffers: worker 0 registers it (its
+ * provider), the others attach to it (a clone of the table where the
+ * kernel can).  Each from its own thread: the rings are SINGLE_ISSUER.
+ * Refused registration is no failure: the provider then serves
+ * unregistered buffers and zero-copy sends pin pages as they go. */
+static int attach_item_memory(struct kv_worker *w)
 {
-	struct iovec iov[64];
-	unsigned int n = 0;
-	void *base;
-	size_t size, off;
+	struct kv_server *srv = w->srv;
+	int ret = 0;
 
-	if (!w->srv->zc || !w->ctx.zc_threshold)
-		return;
-	kv_store_memory(w->ctx.store, &base, &size);
-	for (off = 0; off < size && n < 64; off += KV_FIXED_MAX, n++)
-		iov[n] = (struct iovec){ (char *)base + off,
-					 size - off < KV_FIXED_MAX ? size - off : KV_FIXED_MAX };
-	w->fixed = off >= size && io_uring_register_buffers(&w->ring, iov, n) == 0;
+	if (w->id == 0) {
+		srv->bufs = gp_uring_register(&w->ring, kv_store_pool(srv->store), 0);
+		if (!srv->bufs)
+			ret = -errno;
+	} else {
+		ret = gp_uring_attach(srv->bufs, &w->ring);
+	}
+	if (ret) {
+		fprintf(stderr, "genpool-kv: registering item memory: %s\n", strerror(-ret));
+		return ret;
+	}
+	w->attached = true;
+	return 0;
 }
 
 static int worker_start(struct kv_worker *w)
 {
+	struct gp_buf_ring_config brc = {
+		.entries = KV_RBUF_COUNT, .buf_size = KV_RBUF_SIZE, .bgid = KV_BGID,
+		.flags = GP_BUF_RING_INC,
+	};
 	struct io_uring_sqe *sqe;
 	int ret = ring_setup(w);
 
@@ -584,13 +585,16 @@ static int worker_start(struct kv_worker *w)
 		return ret;
 	}
 	w->ring_ok = true;
-	w->br = kv_bufring_create(&w->ring, KV_BGID, KV_RBUF_COUNT, KV_RBUF_SIZE);
+	ret = attach_item_memory(w);
+	if (ret)
+		return ret;
+	w->br = gp_buf_ring_create(&w->ring, w->srv->bufs, &brc);
 	if (!w->br) {
 		ret = -errno;
 		fprintf(stderr, "genpool-kv: provided-buffer ring: %s\n", strerror(errno));
 		return ret;
 	}
-	register_item_memory(w);
+	kv_store_charge(w->ctx.store, KV_RBUF_COUNT * KV_RBUF_SIZE);
 	arm_accept(w);
 	/* Last, so a worker that failed to start holds no read of the eventfd:
 	 * each read takes one count (EFD_SEMAPHORE), one per running worker. */
@@ -598,6 +602,20 @@ static int worker_start(struct kv_worker *w)
 	io_uring_prep_read(sqe, w->srv->wake_fd, &w->wake_buf, sizeof(w->wake_buf), 0);
 	io_uring_sqe_set_data64(sqe, ud(w, UD_WAKE));
 	return 0;
+}
+
+/* Undo worker_start() in the worker's own thread (SINGLE_ISSUER rings
+ * take registrations from it only). */
+static void worker_stop(struct kv_worker *w)
+{
+	if (w->br) {
+		gp_buf_ring_destroy(w->br);
+		kv_store_charge(w->ctx.store, -(int64_t)(KV_RBUF_COUNT * KV_RBUF_SIZE));
+		w->br = NULL;
+	}
+	if (w->attached && w->id != 0)
+		gp_uring_detach(w->srv->bufs, &w->ring);
+	w->attached = w->id == 0 && w->attached;	/* (its table goes with the provider) */
 }
 
 /* Tell the main thread how the start went. */
@@ -622,6 +640,9 @@ static void *worker_main(void *arg)
 		worker_loop(w);
 	while (w->conns)		/* only notifications were left */
 		conn_free(w->conns);
+	worker_stop(w);
+	if (w->status)		/* a worker that broke down stops the server */
+		kill(getpid(), SIGTERM);
 	return NULL;
 }
 
@@ -697,18 +718,31 @@ static void ops_extra(struct kv_ctx *ctx, struct kv_out *out)
 {
 	struct kv_server *srv = ctx->server;
 	struct gp_cache *cache = kv_store_cache(ctx->store);
-	struct gp_cache_stats cs = { 0 };
+	struct gp_uring_info ui;
+	size_t rbuf = 0;
+	unsigned int i;
+	struct gp_cache_stats cs = { 0 }, ios;
 	struct gp_stats ps;
 
 	if (cache)
 		gp_cache_get_stats(cache, &cs);
+	for (i = 0; i < srv->nworkers; i++)
+		rbuf += srv->workers[i].br ? KV_RBUF_COUNT * KV_RBUF_SIZE : 0;
+	kv_out_stat(out, "kv_rbuf_bytes", "%zu", rbuf);
+	/* the io layer's own per-CPU cache (receive buffer sizes) */
+	if (srv->bufs && gp_cache_get_stats(gp_uring_cache(srv->bufs), &ios) == 0) {
+		kv_out_stat(out, "genpool_io_cache_bytes", "%llu",
+			    (unsigned long long)ios.total.bytes);
+		rbuf += ios.total.bytes;
+	}
 	if (gp_get_stats(kv_store_pool(ctx->store), &ps) == 0) {
 		kv_out_stat(out, "genpool_pool_size", "%zu", ps.size);
 		kv_out_stat(out, "genpool_pool_avail", "%zu", ps.avail);
 		kv_out_stat(out, "genpool_pool_in_use", "%zu", ps.in_use);
-		/* what items hold: in use, less the free objects cached per CPU */
+		/* what items hold: in use, less the free objects cached per CPU
+		 * and the receive buffers */
 		kv_out_stat(out, "genpool_items_in_use", "%llu",
-			    (unsigned long long)(ps.in_use - cs.total.bytes));
+			    (unsigned long long)(ps.in_use - cs.total.bytes - rbuf));
 		kv_out_stat(out, "genpool_pool_allocations", "%llu",
 			 (unsigned long long)ps.allocations);
 		kv_out_stat(out, "genpool_pool_failures", "%llu",
@@ -732,7 +766,11 @@ static void ops_extra(struct kv_ctx *ctx, struct kv_out *out)
 			    (unsigned long long)cs.exhausted);
 	}
 	kv_out_stat(out, "genpool_zc", "%s", srv->zc && srv->cfg.zc_threshold ? "on" : "off");
-	kv_out_stat(out, "genpool_fixed_buffers", "%s", srv->workers[0].fixed ? "on" : "off");
+	if (srv->bufs && gp_uring_get_info(srv->bufs, &ui) == 0) {
+		kv_out_stat(out, "genpool_io_mode", "%s", gp_uring_mode_name(ui.mode));
+		kv_out_stat(out, "genpool_io_rings", "%u", ui.rings);
+		kv_out_stat(out, "genpool_io_registered_bytes", "%zu", ui.registered_bytes);
+	}
 }
 
 static const struct kv_server_ops server_ops = {
@@ -776,10 +814,19 @@ static void worker_init(struct kv_server *srv, struct kv_worker *w, unsigned int
 	w->max_conns = (srv->cfg.max_conns + srv->nworkers - 1) / srv->nworkers;
 }
 
+/* Wait until @n workers have said how their start went. */
+static void wait_ready(struct kv_server *srv, unsigned int n)
+{
+	pthread_mutex_lock(&srv->lock);
+	while (srv->ready < n)
+		pthread_cond_wait(&srv->cond, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 {
 	struct kv_server *srv = calloc(1, sizeof(*srv));
-	unsigned int i;
+	unsigned int i, started = 0;
 
 	if (!srv)
 		return NULL;
@@ -805,18 +852,19 @@ struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 		srv->port = bound_port(w->listen_fd);
 		w->ctx.port = srv->port;
 	}
+	/* Worker 0 first: it makes the provider the others attach to. */
 	for (i = 0; i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
 		w->thread_ok = pthread_create(&w->thread, NULL, worker_main, w) == 0;
 		if (!w->thread_ok)
 			worker_ready(w, -EAGAIN);
+		started++;
+		if (i == 0 && (wait_ready(srv, 1), w->status))
+			break;
 	}
-	pthread_mutex_lock(&srv->lock);
-	while (srv->ready < srv->nworkers)
-		pthread_cond_wait(&srv->cond, &srv->lock);
-	pthread_mutex_unlock(&srv->lock);
-	for (i = 0; i < srv->nworkers; i++) {
+	wait_ready(srv, started);
+	for (i = 0; i < started; i++) {
 		if (srv->workers[i].status) {
 			kv_server_stop(srv);
 			kv_server_wait(srv);
@@ -873,10 +921,18 @@ void kv_server_destroy(struct kv_server *srv)
 	for (i = 0; srv->workers && i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
-		if (w->ring_ok) {
-			kv_bufring_destroy(w->br, &w->ring);
+		if (w->ring_ok && w->br)	/* (a worker that never ran) */
+			worker_stop(w);
+	}
+	/* The provider's tables leave the rings (worker 0's last), then the
+	 * rings go, then the pool and its memory (kv_store_destroy). */
+	if (srv->bufs && gp_uring_unregister(srv->bufs))
+		fprintf(stderr, "genpool-kv: unregistering item memory failed\n");
+	for (i = 0; srv->workers && i < srv->nworkers; i++) {
+		struct kv_worker *w = &srv->workers[i];
+
+		if (w->ring_ok)
 			io_uring_queue_exit(&w->ring);
-		}
 		kv_batch_cache_fini(&w->batches);
 		if (w->listen_fd >= 0)
 			close(w->listen_fd);

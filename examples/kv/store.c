@@ -19,9 +19,9 @@
 #include <time.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/io.h>
 #include <genpool/percpu.h>
 
-#include "backing.h"
 #include "store.h"
 
 #define KV_SHARD_BITS	6
@@ -71,7 +71,8 @@ struct kv_store {
 	struct kv_item lru;		/* sentinel: lnext = newest, lprev = oldest */
 	struct gen_pool *pool;
 	struct gp_cache *cache;		/* small items; NULL: --no-cache */
-	struct kv_backing *mem;
+	struct gp_mem *mem;		/* the io layer's backing memory */
+	const char *backing;		/* what it got */
 	size_t limit, max_item;
 	uint64_t seed;
 	_Atomic size_t used __attribute__((aligned(64)));
@@ -760,6 +761,50 @@ void kv_flush_due(struct kv_store *st, uint32_t now)
 
 /* ------------------------------------------------------------ life cycle */
 
+/* Pre-faulted, locked item memory from the io layer: thp may fall back to
+ * plain pages and anon to unlocked memory; hugetlb is what was asked for
+ * or nothing (and needs no mlock: huge pages do not swap). */
+static struct gp_mem *item_memory(size_t size, enum kv_backing_kind kind,
+				  const char **got)
+{
+	static const struct gp_mem_config cfgs[] = {
+		[KV_BACKING_THP] = { GP_MEM_THP, GP_MEM_FALLBACK, -1, "genpool-kv items" },
+		[KV_BACKING_ANON] = { GP_MEM_ANON, GP_MEM_FALLBACK, -1, "genpool-kv items" },
+		[KV_BACKING_HUGETLB] = { GP_MEM_HUGETLB_2M, GP_MEM_NO_MLOCK, -1,
+					 "genpool-kv items" },
+	};
+	struct gp_mem *mem = gp_mem_create(size, &cfgs[kind]);
+	struct gp_mem_info info;
+
+	if (!mem) {
+		fprintf(stderr, "genpool-kv: cannot map %zu bytes of %s memory: %s%s\n",
+			size, gp_mem_backing_name(cfgs[kind].backing), strerror(errno),
+			kind == KV_BACKING_HUGETLB ?
+			" (reserve 2 MiB pages in /proc/sys/vm/nr_hugepages)" : "");
+		return NULL;
+	}
+	*got = gp_mem_get_info(mem, &info) == 0 ? gp_mem_backing_name(info.backing) : "?";
+	return mem;
+}
+
+/* The memory as chunks of up to 1 GiB (one fixed buffer each), virtually
+ * contiguous.  Not gp_mem_add_to_pool(): where the process may read
+ * pagemap it makes a chunk of each physically contiguous run (a 2 MiB
+ * huge page), and an item could never straddle two; a cache needs no
+ * physical addresses.  (The provider finds the gp_mem by address.) */
+static int add_memory(struct gen_pool *pool, struct gp_mem *mem)
+{
+	size_t size = gp_mem_size(mem), off, n;
+	char *base = gp_mem_addr(mem);
+	int ret = 0;
+
+	for (off = 0; off < size && !ret; off += n) {
+		n = size - off < GP_URING_MAX_SLOT_BYTES ? size - off : GP_URING_MAX_SLOT_BYTES;
+		ret = gen_pool_add(pool, (unsigned long)base + off, n, -1);
+	}
+	return ret;
+}
+
 struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 {
 	struct kv_store *st;
@@ -787,7 +832,7 @@ struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 		if (!st->shards[s].buckets)
 			goto fail;
 	}
-	st->mem = kv_backing_create(cfg->memory, cfg->backing);
+	st->mem = item_memory(cfg->memory, cfg->backing, &st->backing);
 	if (!st->mem)
 		goto fail;
 	st->pool = gen_pool_create(KV_UNIT_ORDER, -1);
@@ -795,7 +840,7 @@ struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 		goto fail;
 	gen_pool_set_algo(st->pool, gen_pool_best_fit, NULL);
 	gp_set_name(st->pool, "genpool-kv items");
-	if (kv_backing_add_to_pool(st->mem, st->pool))
+	if (add_memory(st->pool, st->mem))
 		goto fail;
 	if (cfg->cache) {
 		struct gp_cache_config cc = { .max_units = KV_CACHE_UNITS };
@@ -827,7 +872,8 @@ void kv_store_destroy(struct kv_store *st)
 	}
 	if (st->pool)
 		gen_pool_destroy(st->pool);
-	kv_backing_destroy(st->mem);
+	if (st->mem && gp_mem_destroy(st->mem))
+		fprintf(stderr, "genpool-kv: item memory still registered at exit\n");
 	pthread_mutex_destroy(&st->lru_lock);
 	recs_fini(&st->recs);
 	free(st);
@@ -843,10 +889,9 @@ struct gp_cache *kv_store_cache(struct kv_store *st)
 	return st->cache;
 }
 
-void kv_store_memory(struct kv_store *st, void **base, size_t *size)
+void kv_store_charge(struct kv_store *st, int64_t bytes)
 {
-	*base = kv_backing_addr(st->mem);
-	*size = kv_backing_size(st->mem);
+	atomic_fetch_add_explicit(&st->used, (size_t)bytes, memory_order_relaxed);
 }
 
 void kv_store_get_stats(struct kv_store *st, struct kv_store_stats *out)
@@ -862,7 +907,7 @@ void kv_store_get_stats(struct kv_store *st, struct kv_store_stats *out)
 		.flushes = counter(&st->flushes),
 		.limit = st->limit,
 		.max_item = st->max_item,
-		.backing = kv_backing_kind_name(st->mem),
+		.backing = st->backing,
 	};
 	out->meta_bytes = out->curr_items * KV_REC_BYTES;
 }

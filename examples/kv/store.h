@@ -112,8 +112,11 @@ struct gen_pool *kv_store_pool(struct kv_store *st);
 /** kv_store_cache - the per-CPU cache of small items, or NULL. */
 struct gp_cache *kv_store_cache(struct kv_store *st);
 
-/** kv_store_memory - base and size of the backing memory (for I/O registration). */
-void kv_store_memory(struct kv_store *st, void **base, size_t *size);
+/**
+ * kv_store_charge - count @bytes (negative: give back) of the pool that is
+ * not items against the limit (the receive buffers carved from it).
+ */
+void kv_store_charge(struct kv_store *st, int64_t bytes);
 
 /**
  * kv_item_alloc - a new, unlinked item for @key with room for @vlen value

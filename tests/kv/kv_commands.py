@@ -286,7 +286,12 @@ def test_stats(srv):
     c.cmd(b'flush_all\r\n')
     st = c.stats()
     check(stat_int(st, 'curr_items') == 0 and stat_int(st, 'bytes') == 0 and
-          stat_int(st, 'genpool_pool_in_use') == 0, f'empty after flush_all: {st}')
+          stat_int(st, 'genpool_items_in_use') == 0 and
+          stat_int(st, 'kv_used_bytes') == stat_int(st, 'kv_rbuf_bytes') and
+          stat_int(st, 'genpool_pool_in_use') ==
+          stat_int(st, 'kv_rbuf_bytes') + stat_int(st, 'genpool_cache_bytes') +
+          stat_int(st, 'genpool_io_cache_bytes'),
+          f'empty after flush_all (but for the receive buffers): {st}')
     print('kv: stats, stats settings, stats reset, pool figures')
 
 
