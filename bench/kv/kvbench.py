@@ -297,8 +297,9 @@ def main():
         kinds.append('memcached')
     else:
         print('kvbench: memcached is not installed (Debian: memcached): genpool-kv alone')
-    result = {'threads': THREADS, 'cpu': open('/proc/cpuinfo').read().split('model name')[1]
-              .split('\n')[0].strip(' :'), 'kinds': kinds}
+    cpu = re.search(r'model name\s*:\s*(.*)', open('/proc/cpuinfo').read())
+    result = {'threads': THREADS, 'cpu': cpu.group(1) if cpu else '?', 'kinds': kinds,
+              'load_before': os.getloadavg()}
     only = a.only.split(',')
     if 'throughput' in only:
         print(f"\nthroughput: {THREADS} server threads, 90% get / 10% set, kvload 2 threads, "
