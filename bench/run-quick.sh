@@ -14,7 +14,9 @@
 # kernel-faithful baseline vs every peer; the phased and overwrite
 # fragmentation traces for first_fit and best_fit; the search
 # micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
-# runs of 1, 64 and 4096 units).  Each runs for about 0.01 s (the machine
+# runs of 1, 64 and 4096 units); the per-CPU cache's 64 B hit pair against
+# the pool and the peers (1, 2 and 8 threads), its mixed workload and
+# producer/consumer against the pool alone and jemalloc.  Each runs for about 0.01 s (the machine
 # is shared; the full run in bench/RESULTS.md takes medians instead).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
@@ -41,11 +43,12 @@ pool='^pool/[^/]+/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|655
 unavail='^pool/[^/]+/unavailable(/|$)'
 frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
 search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'
+cache='^cache/(pair/[^/]+/size:64/real_time/threads:(1|2|8)|(mixed|prodcons)/(cache|cache-locked|pool|jemalloc)/)'
 json="$builddir/bench-quick.json"
 
 echo "run-quick: running genpool-bench (subset; log in $builddir/bench-quick.log)"
 GENPOOL_BENCH_SEARCH_MIN_TIME=0.01 "$bin" \
-	--benchmark_filter="$pool|$unavail|$frag|$search" \
+	--benchmark_filter="$pool|$unavail|$frag|$search|$cache" \
 	--benchmark_min_time=0.01 \
 	--benchmark_out="$json" --benchmark_out_format=json \
 	>"$builddir/bench-quick.log" 2>&1 || {
