@@ -20,6 +20,10 @@ median aggregate is used), and prints:
     speed-up of the fastest engine path over the reference;
   - with --io IO.json (bench/io/run-io.py): random reads against fio,
     registration time and pinned memory, the gp_iobuf pair.
+  - the per-CPU cache (if present): the 64 B hit pair against the central
+    pool and the peers (ratios jemalloc/cache and rte_mempool/cache), the
+    scaling of pairs per second with threads (wall time), the mixed
+    workload's pair cost and miss rate, and producer/consumer.
 Time is CPU time per iteration by default (on a shared machine wall time
 also counts the other jobs); --time real uses wall time.  Python 3 stdlib.
 """
@@ -146,6 +150,11 @@ POOL_RE = re.compile(r"^pool/([^/]+)/([^/]+)/occ:(\d+)/size:(\d+)"
 FRAG_RE = re.compile(r"^frag/([^/]+)/([^/]+)(?:/iterations:\d+)?$")
 SEARCH_RE = re.compile(r"^search/([^/]+)/([^/]+)/([^/]+)/(\d+)")
 UPDATE_RE = re.compile(r"^search-update/([^/]+)/([^/]+)/([^/]+)/(\d+)")
+CACHE_RE = re.compile(r"^cache/([^/]+)/([^/]+)(?:/size:\d+)?(?:/real_time)?"
+                      r"(?:/threads:(\d+))?$")
+CACHE_IMPLS = ["cache", "cache-via-peer", "cache-locked", "cache-checked",
+               "pool", "rte_mempool", "jemalloc", "tcmalloc", "mimalloc",
+               "glibc"]
 
 
 def header_lines(data, which, out):
@@ -366,6 +375,71 @@ def io_tables(res, markdown, out):
                "%.1f" % p["cache_pair_ns"], "%.1f" % p["pool_pair_ns"],
                p["cache_mode"]])
     out.append(t.render())
+def cache_tables(runs, which, markdown, out):
+    cells = {}  # (bench, impl, threads) -> run
+    for name, b in runs.items():
+        m = CACHE_RE.match(name)
+        if m and not b.get("error_occurred"):
+            cells[(m.group(1), m.group(2), int(m.group(3) or 1))] = b
+    if not cells:
+        return
+    impls = [i for i in CACHE_IMPLS
+             if any(k[1] == i for k in cells)]
+
+    def t(bench, impl, thr=1):
+        b = cells.get((bench, impl, thr))
+        return ns(b, which) if b else None
+
+    def rate(bench, impl, thr):
+        b = cells.get((bench, impl, thr))
+        return b.get("items_per_second") if b else None
+
+    out.append("")
+    out.append("per-CPU cache: ns per 64 B alloc+free pair, 1 thread (ratios "
+               "above 1: the cache is faster); mode of each cache row in "
+               "brackets")
+    tab = Table(["impl", "ns/pair", "x cache"], markdown)
+    for i in impls:
+        b = cells.get(("pair", i, 1))
+        if not b:
+            continue
+        label = " [%s]" % b["label"] if b.get("label") else ""
+        tab.add([i + label, fmt_ns(t("pair", i)),
+                 fmt_ratio(t("pair", i), t("pair", "cache"))])
+    out.append(tab.render().rstrip("\n"))
+    out.append("")
+    out.append("per-CPU cache scaling: million pairs per second of all "
+               "threads (wall time: meaningful on a quiet machine only), and "
+               "ns of CPU per pair per thread at 1/2/8 threads (flat: no "
+               "contention)")
+    tab = Table(["impl", "1 thread", "2 threads", "8 threads", "2/1", "8/2",
+                 "cpu ns 1/2/8"], markdown)
+    for i in impls:
+        r = [rate("pair", i, n) for n in (1, 2, 8)]
+        if r[1] is None:
+            continue
+        c = [cells.get(("pair", i, n)) for n in (1, 2, 8)]
+        tab.add([i] + ["%.1f" % (x / 1e6) if x else "-" for x in r] +
+                [fmt_ratio(r[1], r[0]), fmt_ratio(r[2], r[1]),
+                 "/".join(fmt_ns(ns(b, "cpu")) if b else "-" for b in c)])
+    out.append(tab.render().rstrip("\n"))
+    out.append("")
+    out.append("per-CPU cache, mixed sizes 1-16 units with random lifetimes "
+               "and producer/consumer (ns per pair; miss rate = misses / "
+               "cache operations)")
+    tab = Table(["impl", "mixed ns", "miss rate", "pool/impl",
+                 "prodcons ns"], markdown)
+    for i in impls:
+        b = cells.get(("mixed", i, 1))
+        pc = cells.get(("prodcons", i, 2))
+        if not b and not pc:
+            continue
+        miss = b.get("miss_rate") if b else None
+        tab.add([i, fmt_ns(t("mixed", i)),
+                 "-" if miss is None else "%.2g" % miss,
+                 fmt_ratio(t("mixed", "pool"), t("mixed", i)),
+                 fmt_ns(ns(pc, "real")) if pc else "-"])
+    out.append(tab.render().rstrip("\n"))
 
 
 def main():
@@ -376,8 +450,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--threads", default="",
                     help="comma-separated thread counts to show")
-    ap.add_argument("--sections", default="header,pool,frag,search",
-                    help="comma-separated: header,pool,frag,search")
+    ap.add_argument("--sections", default="header,pool,frag,search,cache",
+                    help="comma-separated: header,pool,frag,search,cache")
     a = ap.parse_args()
     data = load(a.json)
     runs = pick_runs(data)
@@ -394,6 +468,8 @@ def main():
         search_tables(runs, a.time, a.markdown, out)
     if a.io:
         io_tables(load(a.io), a.markdown, out)
+    if "cache" in sections:
+        cache_tables(runs, a.time, a.markdown, out)
     text = "\n".join(out) + "\n"
     if a.markdown:
         # keep the free-text lines as paragraphs
