@@ -207,12 +207,6 @@ bool gpi_algo_forward_align(const struct gen_pool *pool,
 				      align_offset);
 }
 
-bool gpi_algo_first_fit_family(genpool_algo_t algo)
-{
-	return algo == gen_pool_first_fit || algo == gen_pool_first_fit_align ||
-	       algo == gen_pool_first_fit_order_align;
-}
-
 unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
 			   genpool_algo_t algo, void *data,
 			   unsigned long start, unsigned long nr)

@@ -8,13 +8,13 @@
  * allocation after one at b is the next aligned start past b + nr if it
  * fits in the same hole, and otherwise the first fit past that hole.  So
  * the engine finds a hole once, as many allocations as fit are packed into
- * it with one CAS per unit-map word, the holes left are announced once per
+ * it with one CAS per unit-map group, the holes left are announced once per
  * hole and the byte counter is touched once per chunk.  The placements
  * are exactly those of successive gen_pool_alloc() calls (one thread).
  * Other algorithms run the single path per object.
  *
  * Free: every address is checked as gp_free_checked() checks it; the
- * allocations that share a unit-map word are checked and released with
+ * allocations that share a unit-map group are checked and released with
  * one CAS, the holes they leave announced once per run of freed units.
  */
 #include <errno.h>
@@ -165,14 +165,13 @@ GP_EXPORT size_t gp_alloc_bulk(struct gen_pool *pool, size_t size,
 
 /* ----------------------------------------------------------------- free */
 
-/* Allocations of one chunk that share a unit-map word, freed together. */
-struct word_batch {
+/* Allocations of one chunk that share a unit-map group, freed together. */
+struct group_batch {
 	struct gp_chunk *c;
-	unsigned long word;		/* unit-map word */
+	unsigned long g;		/* the group */
 	unsigned n;
-	unsigned char lo[GP_UNITS_PER_WORD];	/* first unit, in the word */
-	unsigned char len[GP_UNITS_PER_WORD];	/* units */
-	size_t addr[GP_UNITS_PER_WORD];		/* as given, for reports */
+	unsigned char lo[GP_GROUP_UNITS];	/* first unit, in the group */
+	unsigned long addr[GP_GROUP_UNITS];	/* as given, for reports */
 	unsigned long taken;		/* busy bits of the batch so far */
 };
 
@@ -205,84 +204,99 @@ static void count_bytes(struct free_state *st, struct gp_chunk *c)
 	st->bytes = 0;
 }
 
-/* Why allocation @j of @wb is refused in the word value @old, or 0. */
-static int batch_refuse(const struct word_batch *wb, unsigned j,
-			unsigned long old, unsigned long next)
+/* Why allocation @j of @gb is refused by its group's words @w (@next: the
+ * next group's), or 0. */
+static int batch_refuse(const struct group_batch *gb, unsigned long nr,
+			unsigned j, const unsigned long w[2],
+			const unsigned long next[2])
 {
-	unsigned long e = wb->lo[j] + wb->len[j];
-	int err = gpi_umap_refuse(old, wb->lo[j], wb->len[j], true);
+	unsigned long e = gb->lo[j] + nr;
+	int err = gpi_umap_refuse(w, gb->lo[j], nr, true);
 
 	if (err)
 		return err;
-	if (wb->word * GP_UNITS_PER_WORD + e < wb->c->nbits &&
-	    gpi_umap_continues(e < GP_UNITS_PER_WORD ? old : next, e))
+	if (gb->g * GP_GROUP_UNITS + e < gb->c->nbits &&
+	    gpi_umap_continues(e < GP_GROUP_UNITS ? w : next, e))
 		return -EBADSLT;
 	return 0;
 }
 
 /* Release the batch with one CAS (re-checking each allocation against the
- * word it replaces) and announce the runs of freed units. */
-static void flush_batch(struct free_state *st, struct word_batch *wb)
+ * words it replaces) and announce the runs of freed units. */
+static void flush_batch(struct free_state *st, struct group_batch *gb)
 {
-	struct gp_chunk *c = wb->c;
-	unsigned long *w = &c->um[wb->word], old, next = 0, clear, busy;
-	bool ok[GP_UNITS_PER_WORD];
+	struct gp_chunk *c = gb->c;
+	unsigned long nr = st->nr, w[2], next[2] = { 0, 0 }, busy, starts;
+	bool ok[GP_GROUP_UNITS], refused, confirmed = false, next_loaded = false;
 	int err;
 
-	if (!wb->n)
+	if (!gb->n)
 		return;
-	if ((wb->word + 1) * GP_UNITS_PER_WORD < c->nbits)
-		next = gpi_bitmap_word(w, 1);
-	old = gpi_bitmap_word(w, 0);
-	do {
-		clear = 0;
-		for (unsigned j = 0; j < wb->n; j++) {
-			ok[j] = !batch_refuse(wb, j, old, next);
-			if (ok[j])
-				clear |= gpi_umap_run_mask(wb->lo[j], wb->len[j]) |
-					 gpi_umap_start_mark(wb->lo[j]);
+	if ((gb->g + 1) * GP_GROUP_UNITS < c->nbits) {
+		gpi_umap_load2(c->um, gb->g + 1, next);
+		next_loaded = true;
+	}
+	gpi_umap_load2(c->um, gb->g, w);
+	for (;;) {
+		busy = starts = 0;
+		refused = false;
+		for (unsigned j = 0; j < gb->n; j++) {
+			ok[j] = !batch_refuse(gb, nr, j, w, next);
+			refused |= !ok[j];
+			if (ok[j]) {
+				busy |= gpi_umap_run_mask(gb->lo[j], nr);
+				starts |= 1UL << gb->lo[j];
+			}
 		}
-	} while (clear && !__atomic_compare_exchange_n(w, &old, old & ~clear,
-						       false, __ATOMIC_SEQ_CST,
-						       __ATOMIC_RELAXED));
+		/* Refuse only on what was really there (not a torn read). */
+		if (refused && !confirmed) {
+			gpi_umap_snapshot(c->um, gb->g, w);
+			if (next_loaded)
+				gpi_umap_snapshot(c->um, gb->g + 1, next);
+			confirmed = true;
+			continue;
+		}
+		if (!busy || gpi_umap_cas2(c->um, gb->g, w, w[0] & ~busy,
+					   w[1] & ~starts))
+			break;
+	}
 	if (st->c != c)
 		count_bytes(st, c);
-	for (unsigned j = 0; j < wb->n; j++) {
-		unsigned long bit = wb->word * GP_UNITS_PER_WORD + wb->lo[j];
-
+	for (unsigned j = 0; j < gb->n; j++) {
 		if (!ok[j]) {
-			err = batch_refuse(wb, j, old, next);
-			refuse(st, wb->addr[j], err,
+			err = batch_refuse(gb, nr, j, w, next);
+			refuse(st, gb->addr[j], err,
 			       err == -EALREADY ?
 			       "part of the range is not allocated (double free?)" :
 			       "range is allocated but is not exactly one "
 			       "allocation (wrong size or interior address)");
 			continue;
 		}
-		gpi_view_update(c, bit, wb->len[j], false);
-		st->bytes += (long)((unsigned long)wb->len[j]
-				    << st->pool->min_alloc_order);
+		gpi_view_update(c, gb->g * GP_GROUP_UNITS + gb->lo[j], nr, false);
+		st->bytes += (long)(nr << st->pool->min_alloc_order);
 	}
 	/* One announcement per run of freed units. */
-	for (busy = clear & GP_BUSY_HALF; busy;) {
+	while (busy) {
 		unsigned long lo = (unsigned long)__builtin_ctzl(busy);
-		unsigned long n = (unsigned long)__builtin_ctzl(~(busy >> lo));
+		unsigned long rest = busy >> lo;
+		unsigned long n = ~rest ? (unsigned long)__builtin_ctzl(~rest)
+					: GP_GROUP_UNITS - lo;
 
 		gpi_hints_released(&c->hints, c->um, c->nbits,
-				   wb->word * GP_UNITS_PER_WORD + lo, n);
+				   gb->g * GP_GROUP_UNITS + lo, n);
 		busy &= ~gpi_umap_run_mask(lo, n);
 	}
-	wb->n = 0;
-	wb->taken = 0;
+	gb->n = 0;
+	gb->taken = 0;
 }
 
-/* Free one address: into the word batch if it fits one word, else on its
- * own. */
-static void free_one(struct free_state *st, struct word_batch *wb,
+/* Free one address: into the group batch if it fits one group, else on
+ * its own. */
+static void free_one(struct free_state *st, struct group_batch *gb,
 		     unsigned long addr)
 {
-	struct gp_chunk *c = wb->n ? wb->c : st->c;
-	unsigned long bit, word, lo, busy;
+	struct gp_chunk *c = gb->n ? gb->c : st->c;
+	unsigned long bit, g, lo, busy;
 	const char *why = NULL;
 	int err;
 
@@ -292,40 +306,39 @@ static void free_one(struct free_state *st, struct word_batch *wb,
 				  1UL << st->pool->min_alloc_order) ||
 	    st->nr > c->nbits - ((addr - c->pub.start_addr) >>
 				 st->pool->min_alloc_order) ||
-	    !gpi_umap_one_word((addr - c->pub.start_addr) >>
-			       st->pool->min_alloc_order, st->nr)) {
+	    !gpi_umap_one_group((addr - c->pub.start_addr) >>
+				st->pool->min_alloc_order, st->nr)) {
 		/* The single path says what is wrong, or frees it. */
-		flush_batch(st, wb);
+		flush_batch(st, gb);
 		err = gpi_free_range(st->pool, addr, st->size, NULL, &why);
 		if (err)
 			refuse(st, addr, err, why);
 		return;
 	}
 	bit = (addr - c->pub.start_addr) >> st->pool->min_alloc_order;
-	word = bit / GP_UNITS_PER_WORD;
-	lo = bit % GP_UNITS_PER_WORD;
-	if (wb->n && (wb->c != c || wb->word != word))
-		flush_batch(st, wb);
+	g = bit / GP_GROUP_UNITS;
+	lo = bit % GP_GROUP_UNITS;
+	if (gb->n && (gb->c != c || gb->g != g))
+		flush_batch(st, gb);
 	busy = gpi_umap_run_mask(lo, st->nr);
-	if (wb->taken & busy) {
+	if (gb->taken & busy) {
 		/* The same allocation twice in one batch. */
 		refuse(st, addr, -EALREADY,
 		       "part of the range is not allocated (double free?)");
 		return;
 	}
-	wb->c = c;
-	wb->word = word;
-	wb->lo[wb->n] = (unsigned char)lo;
-	wb->len[wb->n] = (unsigned char)st->nr;
-	wb->addr[wb->n++] = addr;
-	wb->taken |= busy;
+	gb->c = c;
+	gb->g = g;
+	gb->lo[gb->n] = (unsigned char)lo;
+	gb->addr[gb->n++] = addr;
+	gb->taken |= busy;
 }
 
 GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
 			   size_t n, size_t size)
 {
 	struct free_state st = { .pool = pool, .size = size };
-	struct word_batch wb = { .n = 0 };
+	struct group_batch gb = { .n = 0 };
 	const char *why = NULL;
 
 	if (!pool || (!addrs && n))
@@ -337,9 +350,9 @@ GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
 							      NULL, &why), why);
 			continue;
 		}
-		free_one(&st, &wb, addrs[i]);
+		free_one(&st, &gb, addrs[i]);
 	}
-	flush_batch(&st, &wb);
+	flush_batch(&st, &gb);
 	count_bytes(&st, NULL);
 	/* Every valid address is free by now: the policy may abort. */
 	if (st.reported)

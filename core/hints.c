@@ -187,6 +187,13 @@ unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 	return gpi_find_next_t(um, cap, at, 0, busy64_sc) - at;
 }
 
+unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
+				   unsigned long at, unsigned long len)
+{
+	return len >= GP_TOP_CLASS_MIN || at + len >= nbits ? len :
+	       len + gpi_run_length_from(um, nbits, at + len);
+}
+
 void gpi_hints_left_of(struct gp_hints *h, const unsigned long *um,
 		       unsigned long start)
 {

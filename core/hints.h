@@ -16,7 +16,10 @@
  * announces the holes it creates: it reads at most GP_MEASURE_UNITS units
  * past its end (the hole before it only when that unit is free), and a
  * hole that runs on past what was read is announced with every class it
- * may have (its measured length's and all above).  A search that finds
+ * may have (its measured length's and all above).  First fit does not mind
+ * those extra bits; best fit would repair them on every search, so a
+ * chunk on which best fit has run measures such holes to the top class
+ * from then on (gp_hints.exact).  A search that finds
  * nothing in a block its mask sent it to repairs that block's mask from
  * the bitmap.  A stale bit costs one wasted block search; a missing bit
  * cannot happen (hints.c explains the ordering that guarantees it, under
@@ -39,13 +42,15 @@
 /* The class arrays are padded so the vector kernels may read past the end. */
 #define GP_CLASS_PAD 32
 /* How far past its end a claim or release measures the hole it leaves. */
-#define GP_MEASURE_UNITS (4 * GP_UNITS_PER_WORD)
+#define GP_MEASURE_UNITS (2 * GP_GROUP_UNITS)
 
 /* Hole classes of one chunk.  The counters are written only when a class
  * appears in or leaves a block; they sit on their own cache lines. */
 struct gp_hints {
 	uint16_t *cls;			/* per block; nblocks + GP_CLASS_PAD */
 	unsigned long nblocks;
+	bool exact;			/* atomic: announce exact classes
+					 * (set once best fit runs here) */
 	char pad0[64];
 	unsigned long class_blocks[GP_CLASSES];	/* atomic counters */
 	char pad1[64];
@@ -162,35 +167,60 @@ static inline void gpi_hints_announce(struct gp_hints *h, unsigned long at,
 		gpi_hints_add(h, b, bits);
 }
 
+/* Length of the free run of at least @len units from @at, measured to the
+ * top class (the slow half of gpi_hints_announce_run()). */
+unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
+				   unsigned long at, unsigned long len);
+
+/* gpi_hints_announce() of a hole measured by gpi_hints_measure(): an
+ * unended one measured on first when the hints must be exact. */
+static inline void gpi_hints_announce_run(struct gp_hints *h,
+					  const unsigned long *um,
+					  unsigned long nbits, unsigned long at,
+					  unsigned long len, bool ended)
+{
+	if (!ended &&
+	    __builtin_expect(__atomic_load_n(&h->exact, __ATOMIC_RELAXED), 0)) {
+		len = gpi_hints_measure_on(um, nbits, at, len);
+		ended = true;
+	}
+	gpi_hints_announce(h, at, len, ended);
+}
+
 /* Is unit @u busy (a read ordered after the caller's bitmap RMW)? */
 static inline bool gpi_hints_busy(const unsigned long *um, unsigned long u)
 {
-	return __atomic_load_n(&um[u / GP_UNITS_PER_WORD], __ATOMIC_SEQ_CST) >>
-	       (u % GP_UNITS_PER_WORD) & 1;
+	return gpi_umap_busy64_sc(um, u / GP_GROUP_UNITS) >>
+	       (u % GP_GROUP_UNITS) & 1;
 }
 
 /*
  * Length of the free run from unit @at (< @nbits, free), reading at most
- * GP_MEASURE_UNITS units: *@ended says whether the run ended (a busy unit
- * or the chunk's end) within what was read.
+ * GP_MEASURE_UNITS units past its group: *@ended says whether the run ended
+ * (a busy unit or the chunk's end) within what was read.
  */
 static inline unsigned long gpi_hints_measure(const unsigned long *um,
 					      unsigned long nbits,
 					      unsigned long at, bool *ended)
 {
-	unsigned long i = at / GP_UNITS_PER_WORD, lo = at % GP_UNITS_PER_WORD;
-	unsigned long base = i * GP_UNITS_PER_WORD, w, end;
+	unsigned long g = at / GP_GROUP_UNITS, w, end;
+	unsigned long last = (nbits - 1) / GP_GROUP_UNITS;
 
-	w = __atomic_load_n(&um[i], __ATOMIC_SEQ_CST) & GP_BUSY_HALF &
-	    (~0UL << lo);
-	while (!w && base + GP_UNITS_PER_WORD < at + GP_MEASURE_UNITS) {
-		base += GP_UNITS_PER_WORD;
-		if (base >= nbits)
-			break;
-		w = __atomic_load_n(&um[++i], __ATOMIC_SEQ_CST) & GP_BUSY_HALF;
+	w = gpi_umap_busy64_sc(um, g) & (~0UL << at % GP_GROUP_UNITS);
+	if (!w && (g + 3) * GP_GROUP_UNITS <= nbits) {
+		/* The usual long run: the next two groups free, one test. */
+		w = gpi_umap_busy64_sc(um, g + 1) | gpi_umap_busy64_sc(um, g + 2);
+		if (!w) {
+			*ended = false;
+			return (g + 3) * GP_GROUP_UNITS - at;
+		}
+		w = 0;		/* it ends in one of them: find where */
+		last = g + 2;
 	}
-	end = w ? base + (unsigned long)__builtin_ctzl(w)
-		: base + GP_UNITS_PER_WORD;
+	while (!w && g < last)
+		w = gpi_umap_busy64_sc(um, ++g);
+	end = g * GP_GROUP_UNITS +
+	      (w ? (unsigned long)__builtin_ctzl(w) : GP_GROUP_UNITS);
 	*ended = w || end >= nbits;
 	return (end < nbits ? end : nbits) - at;
 }
@@ -214,7 +244,7 @@ static inline void gpi_hints_claimed(struct gp_hints *h,
 		gpi_hints_left_of(h, um, start);
 	if (end < nbits && !gpi_hints_busy(um, end)) {
 		len = gpi_hints_measure(um, nbits, end, &ended);
-		gpi_hints_announce(h, end, len, ended);
+		gpi_hints_announce_run(h, um, nbits, end, len, ended);
 	}
 }
 
@@ -236,7 +266,7 @@ static inline void gpi_hints_released(struct gp_hints *h,
 	len = end - from;
 	if (end < nbits && !gpi_hints_busy(um, end))
 		len += gpi_hints_measure(um, nbits, end, &ended);
-	gpi_hints_announce(h, from, len, ended);
+	gpi_hints_announce_run(h, um, nbits, from, len, ended);
 }
 
 #endif /* GENPOOL_CORE_HINTS_H */

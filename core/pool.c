@@ -76,6 +76,12 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 		errno = EINVAL;
 		return NULL;
 	}
+	/* The unit map needs a double-width CAS (bitmap.h): every x86-64
+	 * CPU since about 2006 has cmpxchg16b. */
+	if (!gpi_cas2_supported()) {
+		errno = ENOTSUP;
+		return NULL;
+	}
 	pool = gpi_meta_zalloc(sizeof(*pool), nid);
 	if (!pool) {
 		errno = ENOMEM;
@@ -233,6 +239,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		return -ENOMEM;
 	}
 	gpi_hints_init(&c->hints, hints, nbits);
+	c->hints.exact = pool->algo == gen_pool_best_fit;
 	c->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
@@ -275,7 +282,7 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
  * true first fit again. */
 #define GP_CALM_CLAIMS 1024UL
 /* Units per cache line of unit map: the granule threads are spread over. */
-#define GP_LINE_UNITS (GP_CACHE_LINE / sizeof(unsigned long) * GP_UNITS_PER_WORD)
+#define GP_LINE_UNITS (GP_CACHE_LINE / (2 * sizeof(unsigned long)) * GP_GROUP_UNITS)
 
 /*
  * The calling thread lost a CAS at unit @bit of @c: from now on its first
@@ -313,8 +320,19 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	bool forward = gpi_algo_first_fit_family(algo), contended;
 	unsigned long start = forward ? gpi_first_fit_start(c) : 0, bit, tries;
 
+	/* A chunk that serves best fit keeps exact hole classes from now on
+	 * (hints.h). */
+	if (__builtin_expect(algo == gen_pool_best_fit, 0) &&
+	    !__atomic_load_n(&c->hints.exact, __ATOMIC_RELAXED))
+		__atomic_store_n(&c->hints.exact, true, __ATOMIC_RELAXED);
+
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
-		bit = gpi_algo_run(pool, c, algo, data, start, nr);
+		/* Plain first fit, the default, straight to the engine. */
+		if (__builtin_expect(algo == gen_pool_first_fit, 1))
+			bit = gpi_engine_find(&c->hints, c->um, c->nbits, start,
+					      nr, 0, 0);
+		else
+			bit = gpi_algo_run(pool, c, algo, data, start, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit) {
 			/* Nothing past a thread's own start: the whole chunk. */
@@ -336,7 +354,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * others saw those units busy and announced shorter holes, so
 		 * the hole they belong to again must be announced, as a
 		 * free's. */
-		if (!gpi_umap_one_word(bit, nr))
+		if (!gpi_umap_one_group(bit, nr))
 			gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
 		if (!gpi_algo_builtin(algo))
 			gpi_view_resync(c, bit, nr);
@@ -685,10 +703,17 @@ GP_EXPORT int gp_min_alloc_order(const struct gen_pool *pool)
 GP_EXPORT void gen_pool_set_algo(struct gen_pool *pool, genpool_algo_t algo,
 				 void *data)
 {
+	struct gp_chunk *c;
+
 	if (!pool)
 		return;
 	pool->algo = algo ? algo : gen_pool_first_fit;
 	pool->data = algo ? data : NULL;
+	/* Best fit wants exact hole classes (hints.h). */
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		if (pool->algo == gen_pool_best_fit)
+			__atomic_store_n(&c->hints.exact, true,
+					 __ATOMIC_RELAXED);
 }
 
 GP_EXPORT int gp_set_name(struct gen_pool *pool, const char *name)

@@ -41,7 +41,8 @@ static const enum gp_search_path engine_paths[] = {
 
 struct subject {
 	unsigned long map[MAX_BITS / GP_WORD_BITS + 1];	/* plain */
-	unsigned long um[2 * (MAX_BITS / GP_WORD_BITS + 1)];	/* unit map */
+	unsigned long um[2 * (MAX_BITS / GP_WORD_BITS + 1)]	/* unit map */
+		__attribute__((aligned(16)));
 	uint16_t cls[MAX_BITS / GP_BLOCK_BITS + GP_CLASS_PAD];
 	struct gp_hints hints;
 	unsigned long nbits;
@@ -58,9 +59,11 @@ static void mirror(struct subject *s, unsigned long at, unsigned long nr)
 /* Release [@at, @at + @nr), all busy, whatever allocations it covers. */
 static void release_run(struct subject *s, unsigned long at, unsigned long nr)
 {
-	for (unsigned long u = at; u < at + nr; u++)
-		s->um[u / GP_UNITS_PER_WORD] &=
-			~(0x100000001UL << (u % GP_UNITS_PER_WORD));
+	for (unsigned long u = at; u < at + nr; u++) {
+		s->um[2 * (u / GP_GROUP_UNITS)] &= ~(1UL << (u % GP_GROUP_UNITS));
+		s->um[2 * (u / GP_GROUP_UNITS) + 1] &=
+			~(1UL << (u % GP_GROUP_UNITS));
+	}
 	mirror(s, at, nr);
 }
 
@@ -146,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.map[s.nbits / GP_WORD_BITS] &= (1UL << (s.nbits % GP_WORD_BITS)) - 1;
 	for (unsigned long u = 0; u < s.nbits; u++)
 		if (gpi_bitmap_test(s.map, u))
-			s.um[u / GP_UNITS_PER_WORD] |= 1UL << (u % GP_UNITS_PER_WORD);
+			s.um[2 * (u / GP_GROUP_UNITS)] |= 1UL << (u % GP_GROUP_UNITS);
 	gpi_hints_init(&s.hints, s.cls, s.nbits);
 	gpi_hints_rebuild(&s.hints, s.um, s.nbits);
 
