@@ -112,10 +112,14 @@ static unsigned long best_fit(const struct finder *f, unsigned long start,
 {
 	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX, hole, hole_end;
 
-	/* The engine bins holes by size class.  A retry after a lost race
-	 * asks it again: the hole it lost is busy now. */
-	if (f->hints && gpi_search_path() != GP_SEARCH_REFERENCE)
+	/* The engine bins holes by size class, which needs exact hints
+	 * (hints.h): the first best fit in a chunk makes them so.  A retry
+	 * after a lost race asks it again: the hole it lost is busy now. */
+	if (f->hints && gpi_search_path() != GP_SEARCH_REFERENCE) {
+		if (!gpi_hints_exact_ready(f->hints))
+			gpi_hints_make_exact(f->hints, f->map, f->size);
 		return gpi_engine_best_fit(f->hints, f->map, f->size, nr);
+	}
 
 	for (hole = find(f, start, nr, 0, 0); hole < f->size;
 	     hole = find(f, hole_end + 1, nr, 0, 0)) {

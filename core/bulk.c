@@ -24,14 +24,24 @@
 #include "search.h"
 
 /* Announce the alignment gaps between @k allocations of @nr units every
- * @stride units from @b: each is a hole of stride - nr units. */
+ * @stride units from @b: each is a hole of stride - nr units, a piece of
+ * the hole the allocations came from (hints.h: covering hints need nothing
+ * for pieces in the block where that hole started). */
 static void announce_gaps(struct gp_chunk *c, unsigned long b,
 			  unsigned long nr, unsigned long stride,
 			  unsigned long k)
 {
-	for (unsigned long j = 0; stride > nr && j + 1 < k; j++)
-		gpi_hints_announce(&c->hints, b + j * stride + nr, stride - nr,
+	bool at_hole_start = !b || gpi_hints_busy(c->um, b - 1);
+	unsigned long gap;
+
+	for (unsigned long j = 0; stride > nr && j + 1 < k; j++) {
+		gap = b + j * stride + nr;
+		if (!gpi_hints_exact(&c->hints) && at_hole_start &&
+		    gap / GP_BLOCK_BITS == b / GP_BLOCK_BITS)
+			continue;
+		gpi_hints_announce(&c->hints, c->um, c->nbits, gap, stride - nr,
 				   true);
+	}
 }
 
 /*

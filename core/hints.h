@@ -4,26 +4,31 @@
  *
  * A block is 512 units of a chunk's unit map (bitmap.h; two cache lines).
  * Every free hole (a maximal run of free units) belongs to the block it
- * starts in, and each
- * block keeps a 16-bit mask with bit c set when one of its holes may have
- * a length in size class c (classes: 1, 2, 3, then half powers of two
- * 4-5, 6-7, ..., 48-63, then powers of two 64-127, ..., 512-1023, and
- * 1024 or more): two bytes per 512 units, 1/32 bit per unit.  Per chunk,
- * class_blocks[c] counts the blocks with bit c set.
+ * starts in, and each block keeps a 16-bit mask of size classes (1, 2, 3,
+ * then half powers of two 4-5, 6-7, ..., 48-63, then powers of two
+ * 64-127, ..., 512-1023, and 1024 or more): two bytes per 512 units, 1/32
+ * bit per unit.  Per chunk, class_blocks[c] counts the blocks with bit c.
  *
- * Masks are supersets: every hole's class bit is set in the block it
- * starts in, and a bit may outlive its hole.  A claim or release only
- * announces the holes it creates: it reads at most GP_MEASURE_UNITS units
- * past its end (the hole before it only when that unit is free), and a
- * hole that runs on past what was read is announced with every class it
- * may have (its measured length's and all above).  First fit does not mind
- * those extra bits; best fit would repair them on every search, so a
- * chunk on which best fit has run measures such holes to the top class
- * from then on (gp_hints.exact).  A search that finds
- * nothing in a block its mask sent it to repairs that block's mask from
- * the bitmap.  A stale bit costs one wasted block search; a missing bit
- * cannot happen (hints.c explains the ordering that guarantees it, under
- * the C11 memory model alone: it holds on arm64 as on x86-64).
+ * The masks keep one of two promises, per chunk:
+ *   covering (the default): every hole's block has a bit at or above the
+ *     hole's class.  That is all first fit needs (it screens blocks by
+ *     "a bit >= class(n)"), and it is cheap to keep: a claim at a hole's
+ *     start that ends in the same block leaves pieces the hole's own bit
+ *     covers, so it announces nothing; a release is done when its hole's
+ *     block has the top bit; otherwise a hole is measured (at most
+ *     GP_MEASURE_UNITS units past the change) and its class announced,
+ *     the top class for a run whose end was not seen.
+ *   exact (chunks best fit has run on, gp_hints.exact): every hole's own
+ *     class bit is set where it starts.  Best fit takes the smallest
+ *     class present and visits only the blocks with that bit, so it needs
+ *     this; every piece a claim or release leaves is announced, measured
+ *     to its class.
+ * Either way a bit may outlive its hole.  A search that finds nothing in a
+ * block its mask sent it to repairs that block's mask: recomputes it
+ * exactly (which keeps both promises).  A stale bit costs one wasted block
+ * search; a missing bit cannot happen (hints.c explains the ordering that
+ * guarantees it, under the C11 memory model alone: it holds on arm64 as on
+ * x86-64).
  */
 #ifndef GENPOOL_CORE_HINTS_H
 #define GENPOOL_CORE_HINTS_H
@@ -49,8 +54,8 @@
 struct gp_hints {
 	uint16_t *cls;			/* per block; nblocks + GP_CLASS_PAD */
 	unsigned long nblocks;
-	bool exact;			/* atomic: announce exact classes
-					 * (set once best fit runs here) */
+	bool exact;			/* atomic: keep the exact promise */
+	bool exact_ready;		/* atomic: ... and the masks keep it */
 	char pad0[64];
 	unsigned long class_blocks[GP_CLASSES];	/* atomic counters */
 	char pad1[64];
@@ -146,48 +151,62 @@ unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 /* Set @bits in block @b's mask (the slow half of gpi_hints_announce()). */
 void gpi_hints_add(struct gp_hints *h, unsigned long b, unsigned bits);
 
+/* Length of the free run of at least @len units from @at, measured to the
+ * top class (exact hints, a run gpi_hints_measure() did not see end). */
+unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
+				   unsigned long at, unsigned long len);
+
+/* Does @h keep the exact promise?  Read after the caller's unit-map RMW,
+ * seq_cst: see gpi_hints_make_exact(). */
+static inline bool gpi_hints_exact(const struct gp_hints *h)
+{
+	return __atomic_load_n(&h->exact, __ATOMIC_SEQ_CST);
+}
+
+/* Do @h's masks keep the exact promise already (best fit may use them)? */
+static inline bool gpi_hints_exact_ready(const struct gp_hints *h)
+{
+	return __atomic_load_n(&h->exact_ready, __ATOMIC_ACQUIRE);
+}
+
+/* Switch @h to the exact promise, while the chunk is in use. */
+void gpi_hints_make_exact(struct gp_hints *h, const unsigned long *um,
+			  unsigned long nbits);
+
 /*
  * Announce the hole starting at unit @at: @len units long if @ended, else
- * at least @len (then every class it may have).  One load when the
- * classes are there already, the usual case.
+ * at least @len.  Covering hints need a bit at or above its class (the top
+ * one when its end was not seen); exact hints its class's bit (measured to
+ * the top class first).  One load of the mask when it holds that already,
+ * the usual case; sequentially consistent, ordered after the caller's
+ * unit-map RMW (the argument in hints.c).
  */
-static inline void gpi_hints_announce(struct gp_hints *h, unsigned long at,
+static inline void gpi_hints_announce(struct gp_hints *h,
+				      const unsigned long *um,
+				      unsigned long nbits, unsigned long at,
 				      unsigned long len, bool ended)
 {
-	unsigned c = gpi_size_class(len);
-	unsigned bits = ended ? 1u << c : (0xffffu << c) & 0xffffu;
 	unsigned long b = at / GP_BLOCK_BITS;
+	unsigned m, c;
 
 	/* Another thread claimed the hole first: it announces what it left. */
 	if (len == 0)
 		return;
-	/* Sequentially consistent: ordered after the caller's bitmap RMW
-	 * (the argument in hints.c). */
-	if ((__atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST) & bits) != bits)
-		gpi_hints_add(h, b, bits);
-}
-
-/* Length of the free run of at least @len units from @at, measured to the
- * top class (the slow half of gpi_hints_announce_run()). */
-unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
-				   unsigned long at, unsigned long len);
-
-/* gpi_hints_announce() of a hole measured by gpi_hints_measure(): an
- * unended one measured on first when the hints must be exact. */
-static inline void gpi_hints_announce_run(struct gp_hints *h,
-					  const unsigned long *um,
-					  unsigned long nbits, unsigned long at,
-					  unsigned long len, bool ended)
-{
-	if (!ended &&
-	    __builtin_expect(__atomic_load_n(&h->exact, __ATOMIC_RELAXED), 0)) {
-		len = gpi_hints_measure_on(um, nbits, at, len);
-		ended = true;
+	m = __atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST);
+	if (__builtin_expect(!gpi_hints_exact(h), 1)) {
+		c = ended ? gpi_size_class(len) : GP_CLASSES - 1;
+		if (!(m >> c))
+			gpi_hints_add(h, b, 1u << c);
+		return;
 	}
-	gpi_hints_announce(h, at, len, ended);
+	if (!ended)
+		len = gpi_hints_measure_on(um, nbits, at, len);
+	c = gpi_size_class(len);
+	if (!(m & 1u << c))
+		gpi_hints_add(h, b, 1u << c);
 }
 
-/* Is unit @u busy (a read ordered after the caller's bitmap RMW)? */
+/* Is unit @u busy (a read ordered after the caller's unit-map RMW)? */
 static inline bool gpi_hints_busy(const unsigned long *um, unsigned long u)
 {
 	return gpi_umap_busy64_sc(um, u / GP_GROUP_UNITS) >>
@@ -195,9 +214,10 @@ static inline bool gpi_hints_busy(const unsigned long *um, unsigned long u)
 }
 
 /*
- * Length of the free run from unit @at (< @nbits, free), reading at most
- * GP_MEASURE_UNITS units past its group: *@ended says whether the run ended
- * (a busy unit or the chunk's end) within what was read.
+ * Length of the free run from unit @at (< @nbits), 0 if @at is busy,
+ * reading at most GP_MEASURE_UNITS units past its group: *@ended says
+ * whether the run ended (a busy unit or the chunk's end) within what was
+ * read.
  */
 static inline unsigned long gpi_hints_measure(const unsigned long *um,
 					      unsigned long nbits,
@@ -225,13 +245,18 @@ static inline unsigned long gpi_hints_measure(const unsigned long *um,
 	return (end < nbits ? end : nbits) - at;
 }
 
-/* The hole before @start of a claim: announced exactly (rare for first
- * fit, which starts at a hole's first unit). */
-void gpi_hints_left_of(struct gp_hints *h, const unsigned long *um,
-		       unsigned long start);
+/* A claim that did not start at its hole's first unit (hints.c). */
+void gpi_hints_claimed_mid(struct gp_hints *h, const unsigned long *um,
+			   unsigned long nbits, unsigned long start,
+			   unsigned long end);
 
-/* After [@start, @start + @nr) of @um was claimed: announce the holes
- * left on either side. */
+/*
+ * After [@start, @start + @nr) of @um was claimed from a free hole:
+ * announce the holes left on either side.  Covering hints need nothing
+ * for a piece that starts in the block the hole started in: the hole's
+ * bit covers it (pieces are shorter).  So a claim at a hole's start
+ * (first fit's) that ends in the same block costs one test.
+ */
 static inline void gpi_hints_claimed(struct gp_hints *h,
 				     const unsigned long *um,
 				     unsigned long nbits, unsigned long start,
@@ -240,16 +265,22 @@ static inline void gpi_hints_claimed(struct gp_hints *h,
 	unsigned long end = start + nr, len;
 	bool ended;
 
-	if (start > 0 && !gpi_hints_busy(um, start - 1))
-		gpi_hints_left_of(h, um, start);
-	if (end < nbits && !gpi_hints_busy(um, end)) {
-		len = gpi_hints_measure(um, nbits, end, &ended);
-		gpi_hints_announce_run(h, um, nbits, end, len, ended);
+	if (start > 0 && !gpi_hints_busy(um, start - 1)) {
+		gpi_hints_claimed_mid(h, um, nbits, start, end);
+		return;
 	}
+	if (end >= nbits || (end / GP_BLOCK_BITS == start / GP_BLOCK_BITS &&
+			     !gpi_hints_exact(h)))
+		return;
+	len = gpi_hints_measure(um, nbits, end, &ended);
+	gpi_hints_announce(h, um, nbits, end, len, ended);
 }
 
-/* After [@start, @start + @nr) of @um was released: announce the class of
- * the hole it is now part of. */
+/*
+ * After [@start, @start + @nr) of @um was released: announce the hole it
+ * is now part of.  Covering hints are done when the hole's block has the
+ * top bit (it covers any class), without measuring.
+ */
 static inline void gpi_hints_released(struct gp_hints *h,
 				      const unsigned long *um,
 				      unsigned long nbits, unsigned long start,
@@ -263,10 +294,14 @@ static inline void gpi_hints_released(struct gp_hints *h,
 		if (from == GPI_NO_FIT)
 			return;
 	}
+	if (!gpi_hints_exact(h) &&
+	    __atomic_load_n(&h->cls[from / GP_BLOCK_BITS], __ATOMIC_SEQ_CST) >>
+	    (GP_CLASSES - 1))
+		return;
 	len = end - from;
-	if (end < nbits && !gpi_hints_busy(um, end))
+	if (end < nbits)
 		len += gpi_hints_measure(um, nbits, end, &ended);
-	gpi_hints_announce_run(h, um, nbits, from, len, ended);
+	gpi_hints_announce(h, um, nbits, from, len, ended);
 }
 
 #endif /* GENPOOL_CORE_HINTS_H */

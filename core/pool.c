@@ -239,7 +239,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		return -ENOMEM;
 	}
 	gpi_hints_init(&c->hints, hints, nbits);
-	c->hints.exact = pool->algo == gen_pool_best_fit;
+	c->hints.exact = c->hints.exact_ready = pool->algo == gen_pool_best_fit;
 	c->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
@@ -320,11 +320,6 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	bool forward = gpi_algo_first_fit_family(algo), contended;
 	unsigned long start = forward ? gpi_first_fit_start(c) : 0, bit, tries;
 
-	/* A chunk that serves best fit keeps exact hole classes from now on
-	 * (hints.h). */
-	if (__builtin_expect(algo == gen_pool_best_fit, 0) &&
-	    !__atomic_load_n(&c->hints.exact, __ATOMIC_RELAXED))
-		__atomic_store_n(&c->hints.exact, true, __ATOMIC_RELAXED);
 
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
 		/* Plain first fit, the default, straight to the engine. */
@@ -709,11 +704,12 @@ GP_EXPORT void gen_pool_set_algo(struct gen_pool *pool, genpool_algo_t algo,
 		return;
 	pool->algo = algo ? algo : gen_pool_first_fit;
 	pool->data = algo ? data : NULL;
-	/* Best fit wants exact hole classes (hints.h). */
+	/* Best fit wants exact hole classes (hints.h): make them so now
+	 * rather than at its first allocation. */
 	for (c = gpi_first_chunk(pool); c; c = c->next)
-		if (pool->algo == gen_pool_best_fit)
-			__atomic_store_n(&c->hints.exact, true,
-					 __ATOMIC_RELAXED);
+		if (pool->algo == gen_pool_best_fit &&
+		    !gpi_hints_exact_ready(&c->hints))
+			gpi_hints_make_exact(&c->hints, c->um, c->nbits);
 }
 
 GP_EXPORT int gp_set_name(struct gen_pool *pool, const char *name)

@@ -77,4 +77,16 @@ static inline void um_mirror(struct unit_maps *m, unsigned long at,
 	}
 }
 
+/*
+ * Does the kept mask @kept of a block keep the promise (core/hints.h) for
+ * its exact mask @exact: exact hints hold every exact bit, covering hints
+ * a bit at or above each (so at or above the highest).
+ */
+static inline bool um_mask_sound(unsigned kept, unsigned exact, bool exact_hints)
+{
+	if (exact_hints)
+		return (kept & exact) == exact;
+	return !exact || kept >> (31 - __builtin_clz(exact));
+}
+
 #endif /* GENPOOL_TESTS_UNITMAP_H */
