@@ -26,14 +26,20 @@ static void claim_bits(unsigned long b, unsigned long nr, unsigned long stride,
 
 	bits[0] = bits[1] = 0;
 	/* The first allocation that reaches into group g. */
-	a = base > b + nr ? b + (base - b - nr) / stride * stride : b;
-	for (; a < e && a < base + GP_GROUP_UNITS; a += stride) {
-		if (a + nr <= base)
-			continue;
+	a = base >= b + nr ? b + ((base - b - nr) / stride + 1) * stride : b;
+	if (a < base && a < e) {		/* one running in from before */
 		part_in_group(a, a + nr, g, &lo, &n);
-		bits[0] |= gpi_umap_run_mask(lo, n);
-		if (a >= base)
-			bits[1] |= 1UL << lo;
+		bits[0] = gpi_umap_run_mask(lo, n);
+		a += stride;
+	}
+	/* Those starting in the group, all but maybe the last whole. */
+	for (; a < e && a + nr <= base + GP_GROUP_UNITS; a += stride) {
+		bits[0] |= gpi_umap_run_mask(a - base, nr);
+		bits[1] |= 1UL << (a - base);
+	}
+	if (a < e && a < base + GP_GROUP_UNITS) {	/* one running out */
+		bits[0] |= ~0UL << (a - base);
+		bits[1] |= 1UL << (a - base);
 	}
 }
 

@@ -70,11 +70,15 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 	if (contended)
 		gpi_move_past(c, b);
 	e = b + (k - 1) * stride + nr;
-	for (unsigned long j = 0; j < k; j++) {
-		addrs[j] = c->pub.start_addr +
-			   ((b + j * stride) << pool->min_alloc_order);
-		gpi_view_update(c, b + j * stride, nr, true);
-	}
+	for (unsigned long j = 0, a = c->pub.start_addr +
+	     (b << pool->min_alloc_order); j < k;
+	     j++, a += stride << pool->min_alloc_order)
+		addrs[j] = a;
+	/* seq_cst: ordered after the unit-map RMW (view.c). */
+	if (__builtin_expect(__atomic_load_n(&c->view, __ATOMIC_SEQ_CST) != NULL,
+			     0))
+		for (unsigned long j = 0; j < k; j++)
+			gpi_view_change(c, b + j * stride, nr, true);
 	announce_gaps(c, b, nr, stride, k);
 	/* The holes before the first and after the last, as one claim's. */
 	gpi_hints_claimed(&c->hints, c->um, c->nbits, b, e - b);
@@ -175,18 +179,21 @@ GP_EXPORT size_t gp_alloc_bulk(struct gen_pool *pool, size_t size,
 
 /* ----------------------------------------------------------------- free */
 
-/* Allocations of one chunk that share a unit-map group, freed together. */
+/* Consecutive addresses of the input, all in one unit-map group of one
+ * chunk, freed together: @addrs[@from .. @to). */
 struct group_batch {
 	struct gp_chunk *c;
 	unsigned long g;		/* the group */
-	unsigned n;
-	unsigned char lo[GP_GROUP_UNITS];	/* first unit, in the group */
-	unsigned long addr[GP_GROUP_UNITS];	/* as given, for reports */
-	unsigned long taken;		/* busy bits of the batch so far */
+	size_t from, to;
+	unsigned long taken;		/* busy bits of the batch */
+	unsigned long starts;		/* their start marks */
+	unsigned long ends;		/* the units just past them, in the group */
+	bool end_next;			/* one ends at the group's end */
 };
 
 struct free_state {
 	struct gen_pool *pool;
+	const unsigned long *addrs;
 	size_t size;
 	unsigned long nr;
 	struct gp_chunk *c;		/* chunk of the bytes below */
@@ -214,14 +221,22 @@ static void count_bytes(struct free_state *st, struct gp_chunk *c)
 	st->bytes = 0;
 }
 
-/* Why allocation @j of @gb is refused by its group's words @w (@next: the
- * next group's), or 0. */
-static int batch_refuse(const struct group_batch *gb, unsigned long nr,
-			unsigned j, const unsigned long w[2],
+/* First unit, in its group, of address @addr of @gb's chunk. */
+static unsigned long lo_of(const struct free_state *st,
+			   const struct group_batch *gb, unsigned long addr)
+{
+	return ((addr - gb->c->pub.start_addr) >> st->pool->min_alloc_order) %
+	       GP_GROUP_UNITS;
+}
+
+/* Why the allocation at @lo of @gb is refused by its group's words @w
+ * (@next: the next group's), or 0. */
+static int batch_refuse(const struct group_batch *gb, unsigned long lo,
+			unsigned long nr, const unsigned long w[2],
 			const unsigned long next[2])
 {
-	unsigned long e = gb->lo[j] + nr;
-	int err = gpi_umap_refuse(w, gb->lo[j], nr, true);
+	unsigned long e = lo + nr;
+	int err = gpi_umap_refuse(w, lo, nr, true);
 
 	if (err)
 		return err;
@@ -231,17 +246,42 @@ static int batch_refuse(const struct group_batch *gb, unsigned long nr,
 	return 0;
 }
 
-/* Release the batch with one CAS (re-checking each allocation against the
- * words it replaces) and announce the runs of freed units. */
-static void flush_batch(struct free_state *st, struct group_batch *gb)
+/*
+ * The usual case: every allocation of the batch is exact, checked on the
+ * masks of all at once, and released with one CAS.  False (nothing
+ * changed) when the check fails: then they are checked one by one.
+ */
+static bool release_all(struct gp_chunk *c, const struct group_batch *gb)
+{
+	unsigned long w[2], next[2];
+
+	/* A torn read of the next group can only make unit 0 look like a
+	 * continuation (it is one for real only if it is ours, and then it
+	 * does not change): then the slow check decides on a snapshot. */
+	if (gb->end_next) {
+		gpi_umap_load2(c->um, gb->g + 1, next);
+		if (gpi_umap_continues(next, 0))
+			return false;
+	}
+	gpi_umap_load2(c->um, gb->g, w);
+	while ((w[0] & gb->taken) == gb->taken &&
+	       (w[1] & gb->taken) == gb->starts && !(gb->ends & w[0] & ~w[1]))
+		if (gpi_umap_cas2(c->um, gb->g, w, w[0] & ~gb->taken,
+				  w[1] & ~gb->starts))
+			return true;
+	return false;
+}
+
+/* Check the batch one allocation at a time, release the exact ones with
+ * one CAS, report the others; the busy bits released. */
+static unsigned long release_each(struct free_state *st,
+				  const struct group_batch *gb)
 {
 	struct gp_chunk *c = gb->c;
-	unsigned long nr = st->nr, w[2], next[2] = { 0, 0 }, busy, starts;
-	bool ok[GP_GROUP_UNITS], refused, confirmed = false, next_loaded = false;
+	unsigned long nr = st->nr, w[2], next[2] = { 0, 0 }, busy, starts, lo;
+	bool refused, confirmed = false, next_loaded = false;
 	int err;
 
-	if (!gb->n)
-		return;
 	if ((gb->g + 1) * GP_GROUP_UNITS < c->nbits) {
 		gpi_umap_load2(c->um, gb->g + 1, next);
 		next_loaded = true;
@@ -250,13 +290,14 @@ static void flush_batch(struct free_state *st, struct group_batch *gb)
 	for (;;) {
 		busy = starts = 0;
 		refused = false;
-		for (unsigned j = 0; j < gb->n; j++) {
-			ok[j] = !batch_refuse(gb, nr, j, w, next);
-			refused |= !ok[j];
-			if (ok[j]) {
-				busy |= gpi_umap_run_mask(gb->lo[j], nr);
-				starts |= 1UL << gb->lo[j];
+		for (size_t i = gb->from; i < gb->to; i++) {
+			lo = lo_of(st, gb, st->addrs[i]);
+			if (batch_refuse(gb, lo, nr, w, next)) {
+				refused = true;
+				continue;
 			}
+			busy |= gpi_umap_run_mask(lo, nr);
+			starts |= 1UL << lo;
 		}
 		/* Refuse only on what was really there (not a torn read). */
 		if (refused && !confirmed) {
@@ -270,21 +311,44 @@ static void flush_batch(struct free_state *st, struct group_batch *gb)
 					   w[1] & ~starts))
 			break;
 	}
-	if (st->c != c)
-		count_bytes(st, c);
-	for (unsigned j = 0; j < gb->n; j++) {
-		if (!ok[j]) {
-			err = batch_refuse(gb, nr, j, w, next);
-			refuse(st, gb->addr[j], err,
-			       err == -EALREADY ?
+	for (size_t i = gb->from; i < gb->to; i++) {
+		err = batch_refuse(gb, lo_of(st, gb, st->addrs[i]), nr, w, next);
+		if (err)
+			refuse(st, st->addrs[i], err, err == -EALREADY ?
 			       "part of the range is not allocated (double free?)" :
 			       "range is allocated but is not exactly one "
 			       "allocation (wrong size or interior address)");
-			continue;
-		}
-		gpi_view_update(c, gb->g * GP_GROUP_UNITS + gb->lo[j], nr, false);
-		st->bytes += (long)(nr << st->pool->min_alloc_order);
 	}
+	return busy;
+}
+
+/* Release the batch and announce the runs of freed units. */
+static void flush_batch(struct free_state *st, struct group_batch *gb)
+{
+	struct gp_chunk *c = gb->c;
+	unsigned long busy, base = gb->g * GP_GROUP_UNITS, units;
+
+	if (gb->from == gb->to)
+		return;
+	if (release_all(c, gb)) {
+		busy = gb->taken;
+		units = (gb->to - gb->from) * st->nr;
+	} else {
+		busy = release_each(st, gb);
+		units = (unsigned long)__builtin_popcountl(busy);
+	}
+	if (st->c != c)
+		count_bytes(st, c);
+	st->bytes += (long)(units << st->pool->min_alloc_order);
+	/* seq_cst: ordered after the unit-map RMW (view.c). */
+	if (__builtin_expect(__atomic_load_n(&c->view, __ATOMIC_SEQ_CST) != NULL,
+			     0))
+		for (size_t i = gb->from; i < gb->to; i++) {
+			unsigned long lo = lo_of(st, gb, st->addrs[i]);
+
+			if (busy >> lo & 1)
+				gpi_view_change(c, base + lo, st->nr, false);
+		}
 	/* One announcement per run of freed units. */
 	while (busy) {
 		unsigned long lo = (unsigned long)__builtin_ctzl(busy);
@@ -292,77 +356,93 @@ static void flush_batch(struct free_state *st, struct group_batch *gb)
 		unsigned long n = ~rest ? (unsigned long)__builtin_ctzl(~rest)
 					: GP_GROUP_UNITS - lo;
 
-		gpi_hints_released(&c->hints, c->um, c->nbits,
-				   gb->g * GP_GROUP_UNITS + lo, n);
+		gpi_hints_released(&c->hints, c->um, c->nbits, base + lo, n);
 		busy &= ~gpi_umap_run_mask(lo, n);
 	}
-	gb->n = 0;
-	gb->taken = 0;
+	gb->from = gb->to;
+	gb->taken = gb->starts = gb->ends = 0;
+	gb->end_next = false;
 }
 
-/* Free one address: into the group batch if it fits one group, else on
- * its own. */
-static void free_one(struct free_state *st, struct group_batch *gb,
-		     unsigned long addr)
+/* Free @addrs[@i] on its own (gp_free_checked()'s way): it is not a unit
+ * of a chunk, runs past one, or spans groups. */
+static void free_alone(struct free_state *st, struct group_batch *gb,
+		       size_t i)
 {
-	struct gp_chunk *c = gb->n ? gb->c : st->c;
-	unsigned long bit, g, lo, busy;
 	const char *why = NULL;
 	int err;
 
-	if (!c || addr - c->pub.start_addr > c->pub.end_addr - c->pub.start_addr)
-		c = gpi_chunk_of(st->pool, addr);
-	if (!c || !gpi_is_aligned(addr - c->pub.start_addr,
-				  1UL << st->pool->min_alloc_order) ||
-	    st->nr > c->nbits - ((addr - c->pub.start_addr) >>
-				 st->pool->min_alloc_order) ||
-	    !gpi_umap_one_group((addr - c->pub.start_addr) >>
-				st->pool->min_alloc_order, st->nr)) {
-		/* The single path says what is wrong, or frees it. */
-		flush_batch(st, gb);
-		err = gpi_free_range(st->pool, addr, st->size, NULL, &why);
-		if (err)
-			refuse(st, addr, err, why);
-		return;
-	}
-	bit = (addr - c->pub.start_addr) >> st->pool->min_alloc_order;
-	g = bit / GP_GROUP_UNITS;
-	lo = bit % GP_GROUP_UNITS;
-	if (gb->n && (gb->c != c || gb->g != g))
-		flush_batch(st, gb);
-	busy = gpi_umap_run_mask(lo, st->nr);
-	if (gb->taken & busy) {
-		/* The same allocation twice in one batch. */
-		refuse(st, addr, -EALREADY,
-		       "part of the range is not allocated (double free?)");
-		return;
-	}
-	gb->c = c;
-	gb->g = g;
-	gb->lo[gb->n] = (unsigned char)lo;
-	gb->addr[gb->n++] = addr;
-	gb->taken |= busy;
+	flush_batch(st, gb);
+	err = gpi_free_range(st->pool, st->addrs[i], st->size, NULL, &why);
+	if (err)
+		refuse(st, st->addrs[i], err, why);
+	gb->from = gb->to = i + 1;
 }
 
 GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
 			   size_t n, size_t size)
 {
-	struct free_state st = { .pool = pool, .size = size };
-	struct group_batch gb = { .n = 0 };
-	const char *why = NULL;
+	struct free_state st = { .pool = pool, .addrs = addrs, .size = size };
+	struct group_batch gb = { .c = NULL, .from = 0, .to = 0 };
+	unsigned long unit_mask, bit, g = 0, lo, run, run0, off, taken = 0;
+	unsigned long starts = 0, ends = 0;
+	struct gp_chunk *c = NULL, *bc = NULL;
+	bool end_next = false;
+	size_t from = 0;
+	int order;
 
 	if (!pool || (!addrs && n))
 		return -EINVAL;
 	st.nr = gpi_units_for(pool, size);
+	order = pool->min_alloc_order;
+	unit_mask = (1UL << order) - 1;
+	run0 = st.nr && st.nr <= GP_GROUP_UNITS ? gpi_umap_run_mask(0, st.nr) : 0;
+	/* The batch lives in locals; gb is filled only to flush it. */
+#define FLUSH(upto) do {						\
+		gb = (struct group_batch){ .c = bc, .g = g, .from = from,	\
+					   .to = (upto), .taken = taken,	\
+					   .starts = starts, .ends = ends,	\
+					   .end_next = end_next };		\
+		flush_batch(&st, &gb);					\
+		taken = starts = ends = 0;				\
+		end_next = false;					\
+	} while (0)
 	for (size_t i = 0; i < n; i++) {
-		if (!st.nr) {
-			refuse(&st, addrs[i], gpi_free_range(pool, addrs[i], size,
-							      NULL, &why), why);
+		off = c ? addrs[i] - c->pub.start_addr : 0;
+		if (!c || off > c->pub.end_addr - c->pub.start_addr) {
+			c = gpi_chunk_of(pool, addrs[i]);
+			off = c ? addrs[i] - c->pub.start_addr : 0;
+		}
+		bit = off >> order;
+		if (!c || !run0 || (off & unit_mask) ||
+		    st.nr > c->nbits - bit || !gpi_umap_one_group(bit, st.nr)) {
+			if (taken)
+				FLUSH(i);
+			free_alone(&st, &gb, i);
 			continue;
 		}
-		free_one(&st, &gb, addrs[i]);
+		lo = bit % GP_GROUP_UNITS;
+		run = run0 << lo;
+		/* Another group, or the same units again (then the next
+		 * batch finds them free: a double free). */
+		if (taken && (bc != c || g != bit / GP_GROUP_UNITS ||
+			      (taken & run)))
+			FLUSH(i);
+		if (!taken) {
+			bc = c;
+			g = bit / GP_GROUP_UNITS;
+			from = i;
+		}
+		taken |= run;
+		starts |= 1UL << lo;
+		if (lo + st.nr < GP_GROUP_UNITS)
+			ends |= 1UL << (lo + st.nr);
+		else if ((g + 1) * GP_GROUP_UNITS < c->nbits)
+			end_next = true;
 	}
-	flush_batch(&st, &gb);
+	if (taken)
+		FLUSH(n);
+#undef FLUSH
 	count_bytes(&st, NULL);
 	/* Every valid address is free by now: the policy may abort. */
 	if (st.reported)
