@@ -366,17 +366,60 @@ static void flush_batch(struct free_state *st, struct group_batch *gb)
 
 /* Free @addrs[@i] on its own (gp_free_checked()'s way): it is not a unit
  * of a chunk, runs past one, or spans groups. */
-static void free_alone(struct free_state *st, struct group_batch *gb,
-		       size_t i)
+static void free_alone(struct free_state *st, size_t i)
 {
 	const char *why = NULL;
-	int err;
+	int err = gpi_free_range(st->pool, st->addrs[i], st->size, NULL, &why);
 
-	flush_batch(st, gb);
-	err = gpi_free_range(st->pool, st->addrs[i], st->size, NULL, &why);
 	if (err)
 		refuse(st, st->addrs[i], err, why);
-	gb->from = gb->to = i + 1;
+}
+
+/*
+ * Gather into @gb the run of addresses from @addrs[@i] that lie in the
+ * group of @addrs[@i] (in chunk @c, unit @bit), one allocation each, and
+ * return the index past them.  A tight loop: the per-address work of a
+ * bulk free.
+ */
+static size_t gather_group(const struct free_state *st, struct group_batch *gb,
+			   struct gp_chunk *c, unsigned long bit, size_t i,
+			   size_t n)
+{
+	const int order = st->pool->min_alloc_order;
+	const unsigned long nr = st->nr, run0 = gpi_umap_run_mask(0, nr);
+	unsigned long g = bit / GP_GROUP_UNITS, units, base, d, lo, run;
+	unsigned long taken = 0, starts = 0, ends = 0;
+
+	/* Units of the group inside the chunk (the last may be short). */
+	units = c->nbits - g * GP_GROUP_UNITS < GP_GROUP_UNITS ?
+		c->nbits - g * GP_GROUP_UNITS : GP_GROUP_UNITS;
+	base = c->pub.start_addr + ((g * GP_GROUP_UNITS) << order);
+	gb->c = c;
+	gb->g = g;
+	gb->from = i;
+	for (; i < n; i++) {
+		d = st->addrs[i] - base;
+		lo = d >> order;
+		/* Outside the group, off a unit, past it, or the same units
+		 * again (the next batch then finds them free: a double
+		 * free): the batch ends here. */
+		if (lo >= units || (d & ((1UL << order) - 1)) || nr > units - lo)
+			break;
+		run = run0 << lo;
+		if (taken & run)
+			break;
+		taken |= run;
+		starts |= 1UL << lo;
+		ends |= lo + nr < GP_GROUP_UNITS ? 1UL << (lo + nr) : 0;
+	}
+	gb->to = i;
+	gb->taken = taken;
+	gb->starts = starts;
+	gb->ends = ends;
+	/* One ends at the group's end: the next group's unit 0 decides. */
+	gb->end_next = (taken >> (GP_GROUP_UNITS - 1)) && units == GP_GROUP_UNITS &&
+		       (g + 1) * GP_GROUP_UNITS < c->nbits;
+	return i;
 }
 
 GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
@@ -384,65 +427,28 @@ GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
 {
 	struct free_state st = { .pool = pool, .addrs = addrs, .size = size };
 	struct group_batch gb = { .c = NULL, .from = 0, .to = 0 };
-	unsigned long unit_mask, bit, g = 0, lo, run, run0, off, taken = 0;
-	unsigned long starts = 0, ends = 0;
-	struct gp_chunk *c = NULL, *bc = NULL;
-	bool end_next = false;
-	size_t from = 0;
-	int order;
+	struct gp_chunk *c = NULL;
+	unsigned long off, bit;
+	size_t i = 0;
 
 	if (!pool || (!addrs && n))
 		return -EINVAL;
 	st.nr = gpi_units_for(pool, size);
-	order = pool->min_alloc_order;
-	unit_mask = (1UL << order) - 1;
-	run0 = st.nr && st.nr <= GP_GROUP_UNITS ? gpi_umap_run_mask(0, st.nr) : 0;
-	/* The batch lives in locals; gb is filled only to flush it. */
-#define FLUSH(upto) do {						\
-		gb = (struct group_batch){ .c = bc, .g = g, .from = from,	\
-					   .to = (upto), .taken = taken,	\
-					   .starts = starts, .ends = ends,	\
-					   .end_next = end_next };		\
-		flush_batch(&st, &gb);					\
-		taken = starts = ends = 0;				\
-		end_next = false;					\
-	} while (0)
-	for (size_t i = 0; i < n; i++) {
-		off = c ? addrs[i] - c->pub.start_addr : 0;
-		if (!c || off > c->pub.end_addr - c->pub.start_addr) {
+	while (i < n) {
+		if (!c || addrs[i] - c->pub.start_addr >
+			  c->pub.end_addr - c->pub.start_addr)
 			c = gpi_chunk_of(pool, addrs[i]);
-			off = c ? addrs[i] - c->pub.start_addr : 0;
-		}
-		bit = off >> order;
-		if (!c || !run0 || (off & unit_mask) ||
+		off = c ? addrs[i] - c->pub.start_addr : 0;
+		bit = off >> pool->min_alloc_order;
+		if (!c || !st.nr || st.nr > GP_GROUP_UNITS ||
+		    !gpi_is_aligned(off, 1UL << pool->min_alloc_order) ||
 		    st.nr > c->nbits - bit || !gpi_umap_one_group(bit, st.nr)) {
-			if (taken)
-				FLUSH(i);
-			free_alone(&st, &gb, i);
+			free_alone(&st, i++);
 			continue;
 		}
-		lo = bit % GP_GROUP_UNITS;
-		run = run0 << lo;
-		/* Another group, or the same units again (then the next
-		 * batch finds them free: a double free). */
-		if (taken && (bc != c || g != bit / GP_GROUP_UNITS ||
-			      (taken & run)))
-			FLUSH(i);
-		if (!taken) {
-			bc = c;
-			g = bit / GP_GROUP_UNITS;
-			from = i;
-		}
-		taken |= run;
-		starts |= 1UL << lo;
-		if (lo + st.nr < GP_GROUP_UNITS)
-			ends |= 1UL << (lo + st.nr);
-		else if ((g + 1) * GP_GROUP_UNITS < c->nbits)
-			end_next = true;
+		i = gather_group(&st, &gb, c, bit, i, n);
+		flush_batch(&st, &gb);
 	}
-	if (taken)
-		FLUSH(n);
-#undef FLUSH
 	count_bytes(&st, NULL);
 	/* Every valid address is free by now: the policy may abort. */
 	if (st.reported)
