@@ -526,6 +526,11 @@ static void op_bulk_alloc(struct fz *f)
 	unsigned long addrs[FZ_BULK], nr = units_of(f, size), bit = 0;
 	int ci = -1;
 
+	/* No more than the shadow can hold. */
+	if (n > (size_t)(FZ_MAX_LIVE - f->nlive))
+		n = (size_t)(FZ_MAX_LIVE - f->nlive);
+	if (!n)
+		return;
 	errno = 0;
 	got = gp_alloc_bulk(f->pool, size, addrs, n);
 	FZ_ASSERT(got <= n);
