@@ -281,20 +281,24 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
 /* Claims a thread makes after contention before it tries the chunk's
  * true first fit again. */
 #define GP_CALM_CLAIMS 1024UL
-/* Units per cache line of unit map: the granule threads are spread over. */
-#define GP_LINE_UNITS (GP_CACHE_LINE / (2 * sizeof(unsigned long)) * GP_GROUP_UNITS)
+/*
+ * How far apart contended threads' first fits start: more than the 1024
+ * units a hole's upkeep may read back past a claim or free (hints.h), so a
+ * thread's upkeep never reads the lines another thread is writing.
+ */
+#define GP_SPREAD_UNITS (2 * GP_TOP_CLASS_MIN)
 
 /*
  * The calling thread lost a CAS at unit @bit of @c: from now on its first
- * fits in @c start past that cache line, on a line of their own (one per
+ * fits in @c start past that place, in a stretch of their own (one per
  * thread slot), instead of racing the other threads for the same first
  * hole.  A thread that never meets contention keeps the exact first fit.
  */
 unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit)
 {
-	unsigned long line = bit / GP_LINE_UNITS + 1 +
-			     (unsigned long)gpi_thread_slot();
-	unsigned long start = line * GP_LINE_UNITS;
+	unsigned long start = (bit / GP_SPREAD_UNITS + 1 +
+			       (unsigned long)gpi_thread_slot()) *
+			      GP_SPREAD_UNITS;
 
 	if (start >= c->nbits)
 		start = 0;
