@@ -11,7 +11,8 @@
 #
 # The subset: pool alloc+free for first_fit and best_fit at 0/50/90/95%
 # occupancy, 64 B / 1 KiB / 4 KiB / 64 KiB, one thread, engine vs the
-# kernel-true baseline (bench/kernel_genalloc.h) vs every peer; the phased and overwrite
+# kernel-true baseline (bench/kernel_genalloc.h) vs every peer; 64 B pairs
+# on 1, 2 and 8 threads sharing the pool; bulk rounds of 32; metadata; the phased and overwrite
 # fragmentation traces for first_fit and best_fit; the search
 # micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
 # runs of 1, 64 and 4096 units); the per-CPU cache's 64 B hit pair against
@@ -42,6 +43,9 @@ if [ ! -x "$bin" ]; then
 fi
 
 pool='^pool/(engine|kernel|kernel-relax|rte_malloc|jemalloc|glibc|mimalloc|tcmalloc)/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|65536)/real_time/threads:1$'
+threads='^pool/(engine|kernel|jemalloc|tcmalloc)/(first_fit|-)/occ:(0|50)/size:64/real_time/threads:(1|2|8)$'
+bulk='^bulk/engine/first_fit/occ:(0|50)/size:(64|4096)/n:32/real_time/threads:1$'
+meta='^metadata/'
 unavail='^pool/[^/]+/unavailable(/|$)'
 frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
 search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'
@@ -50,7 +54,7 @@ json="$builddir/bench-quick.json"
 
 echo "run-quick: running genpool-bench (subset; log in $builddir/bench-quick.log)"
 GENPOOL_BENCH_SEARCH_MIN_TIME=0.01 "$bin" \
-	--benchmark_filter="$pool|$unavail|$frag|$search|$cache" \
+	--benchmark_filter="$pool|$threads|$bulk|$meta|$unavail|$frag|$search|$cache" \
 	--benchmark_min_time=0.01 \
 	--benchmark_out="$json" --benchmark_out_format=json \
 	>"$builddir/bench-quick.log" 2>&1 || {
