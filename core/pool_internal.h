@@ -113,7 +113,7 @@ static inline void gpi_used_add(struct gp_chunk *c, long delta)
 		__atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
 		return;
 	}
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && !GPI_TSAN
 	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta));
 #else
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
