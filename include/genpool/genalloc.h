@@ -78,7 +78,9 @@ struct gen_pool_chunk {
  * Returns the first bit of a free run of @nr bits, or any value >= @size if
  * there is none.  The bitmap may change concurrently; the pool claims the
  * returned run atomically and calls the algorithm again from the same
- * position if another thread got there first.  Unlike the kernel, @nr is an
+ * position if another thread got there first.  (genpool's own books keep
+ * two bits per unit; the kernel-layout bitmap a user's algorithm gets is
+ * made for a chunk the first time one runs there, and then kept in step.)  Unlike the kernel, @nr is an
  * unsigned long so that runs of 2^32 units and more can be asked for.
  */
 typedef unsigned long (*genpool_algo_t)(unsigned long *map, unsigned long size,
@@ -105,7 +107,8 @@ struct genpool_data_fixed {
  *
  * The pool starts empty, with first-fit as its algorithm and the abort
  * misuse policy.  Returns the pool, or NULL with errno set (EINVAL for a bad
- * order or node, ENOMEM).  Context: thread-safe, may block.
+ * order or node, ENOMEM, ENOTSUP on an x86-64 CPU without cmpxchg16b).
+ * Context: thread-safe, may block.
  */
 struct gen_pool *gen_pool_create(int min_alloc_order, int nid);
 
@@ -332,7 +335,9 @@ void gen_pool_for_each_chunk(struct gen_pool *pool,
  * @start: first address
  * @size:  bytes
  *
- * Returns 1 if one chunk holds [@start, @start + @size), else 0.
+ * Returns 1 if one chunk holds [@start, @start + @size), else 0.  As in the
+ * kernel, an empty range (@size 0) is held when a chunk holds @start; unlike
+ * the kernel, a range that wraps around the address space never is.
  * Context: thread-safe, lock-free.
  */
 int gen_pool_has_addr(struct gen_pool *pool, unsigned long start, size_t size);
