@@ -83,8 +83,13 @@ unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
 			bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr,
 						   align_mask, align_offset,
 						   gpi_umap_busy64);
-			if (bit < nbits)
+			if (bit < nbits) {
+				/* The blocks of the run before it had none. */
+				for (; b < bit / GP_BLOCK_BITS; b++)
+					repair_if_stale(h, um, nbits, b, nr,
+							align_mask, &top_checks);
 				return bit;
+			}
 		}
 		bit = find_past_block(um, nbits, hi, nr, align_mask,
 				      align_offset);

@@ -16,8 +16,9 @@
  * when no hole of that size existed at some point (it is counted, not
  * judged).  Then 24 threads (more than core's 16 per-thread counter
  * slots) do the same briefly.  Afterwards the prefill must be untouched,
- * every allocation listed, and once everything is freed the pool whole again, every size
- * allocatable.  Bounded: a fixed number of operations per thread.
+ * every allocation listed, and once everything is freed the pool whole
+ * again, every size allocatable.  Bounded: a fixed number of operations
+ * per thread.
  *
  * Environment: GP_STRESS_OPS (per thread, default 100000; 5000 under
  * valgrind), GP_STRESS_SEED.
