@@ -18,6 +18,8 @@
 #include <genpool/genalloc.h>
 #include <genpool/search.h>
 
+#include "kernel_genalloc.h"
+
 namespace gpbench {
 
 // genpool never touches managed memory, so a pool used for pure
@@ -79,11 +81,13 @@ inline size_t round_up(size_t v, size_t unit)
 	return (v + unit - 1) / unit * unit;
 }
 
-// The built-in algorithms under test.
+// The built-in algorithms under test, with the kernel-true baseline's
+// version of each (its data structures have the same layout).
 struct Algo {
 	const char *name;
 	genpool_algo_t fn;
 	void *data;
+	kgenalloc::Algo kernel;
 };
 
 inline genpool_data_align *align_4k_data()
@@ -96,12 +100,34 @@ inline genpool_data_align *align_4k_data()
 inline const std::vector<Algo> &search_algos()
 {
 	static const std::vector<Algo> a = {
-		{"first_fit", gen_pool_first_fit, nullptr},
-		{"best_fit", gen_pool_best_fit, nullptr},
-		{"first_fit_align", gen_pool_first_fit_align, align_4k_data()},
-		{"order_align", gen_pool_first_fit_order_align, nullptr},
+		{"first_fit", gen_pool_first_fit, nullptr,
+		 kgenalloc::first_fit},
+		{"best_fit", gen_pool_best_fit, nullptr, kgenalloc::best_fit},
+		{"first_fit_align", gen_pool_first_fit_align, align_4k_data(),
+		 kgenalloc::first_fit_align},
+		{"order_align", gen_pool_first_fit_order_align, nullptr,
+		 kgenalloc::first_fit_order_align},
 	};
 	return a;
+}
+
+// The kernel-true baseline's variants (bench/kernel_genalloc.h): "kernel"
+// with cpu_relax() as a compiler barrier (the stricter baseline, the one
+// the targets are measured against) and "kernel-relax" with PAUSE, as the
+// kernel's set_bits_ll() on x86.
+struct KernelImpl {
+	const char *name;
+	kgenalloc::Relax relax;
+	bool threads;		// also registered with more than one thread
+};
+
+inline const std::vector<KernelImpl> &kernel_impls()
+{
+	static const std::vector<KernelImpl> k = {
+		{"kernel", kgenalloc::Relax::none, true},
+		{"kernel-relax", kgenalloc::Relax::pause, false},
+	};
+	return k;
 }
 
 // Registration hooks of the files that build their benchmarks at run time.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// bench/frag.cc - fragmentation traces, per algorithm, run on the engine
-// and on the kernel-faithful baseline; the two must place every
-// allocation at the same address (checked op by op: a difference is
-// reported as an error on the benchmark, and on stderr).
+// bench/frag.cc - fragmentation traces, per algorithm, run on the engine,
+// on genpool's reference path and on the kernel-true baseline
+// (bench/kernel_genalloc.h); all three must place every allocation at the
+// same address (checked op by op: a difference is reported as an error on
+// the benchmark, and on stderr).
 //
 // Names: frag/<trace>/<algo>.  One iteration replays the whole trace on
 // both paths.  Counters (they land in the JSON):
@@ -15,6 +16,7 @@
 //   p50_ns, p99_ns   allocation latency on the engine (clock_gettime
 //                    around each allocation, so ~20 ns of it is the clock)
 //   ref_p50_ns, ref_p99_ns  the same on the reference path
+//   kernel_p50_ns, kernel_p99_ns  the same on the kernel-true baseline
 //   identical        1 when every placement matched
 //
 // Traces (a 16 MiB pool of 64-byte units over a fake address range; the
@@ -196,20 +198,67 @@ struct Result {
 	std::string error;
 };
 
-Result replay(const Trace &t, const Algo &algo, enum gp_search_path path)
+// A genpool pool on one search path.
+class GenpoolReplay {
+public:
+	GenpoolReplay(const Algo &algo, enum gp_search_path path)
+		: algo_(algo), pool_(gen_pool_create(kFragOrder, NUMA_NO_NODE))
+	{
+		if (!pool_ ||
+		    gen_pool_add(pool_, kFakeBase, kFragPool, NUMA_NO_NODE))
+			error = "cannot create the pool";
+		else if (gp_search_set_path(path))
+			error = "search path not supported";
+	}
+	~GenpoolReplay() { gen_pool_destroy(pool_); }
+	unsigned long alloc(size_t size)
+	{
+		return gen_pool_alloc_algo(pool_, size, algo_.fn, algo_.data);
+	}
+	void free(unsigned long a, size_t size) { gen_pool_free(pool_, a, size); }
+	bool stats(struct gp_stats *st) { return !gp_get_stats(pool_, st); }
+
+	std::string error;
+
+private:
+	Algo algo_;
+	struct gen_pool *pool_;
+};
+
+// The kernel-true baseline (no statistics: it has none).
+class KernelReplay {
+public:
+	explicit KernelReplay(const Algo &algo)
+		: algo_(algo),
+		  pool_(kgenalloc::create(kFragOrder, kgenalloc::Relax::none))
+	{
+		if (!pool_ || kgenalloc::add(pool_, kFakeBase, kFragPool))
+			error = "cannot create the kernel baseline's pool";
+	}
+	~KernelReplay() { kgenalloc::destroy(pool_); }
+	unsigned long alloc(size_t size)
+	{
+		return kgenalloc::alloc(pool_, size, algo_.kernel, algo_.data);
+	}
+	void free(unsigned long a, size_t size) { kgenalloc::free(pool_, a, size); }
+	bool stats(struct gp_stats *) { return false; }
+
+	std::string error;
+
+private:
+	Algo algo_;
+	kgenalloc::Pool *pool_;
+};
+
+template <class Pool>
+Result replay(const Trace &t, Pool &pool)
 {
 	Result r;
 	std::vector<unsigned long> addr(t.objects, 0);
-	struct gen_pool *pool = gen_pool_create(kFragOrder, NUMA_NO_NODE);
 	struct gp_stats st;
 
-	if (!pool || gen_pool_add(pool, kFakeBase, kFragPool, NUMA_NO_NODE)) {
-		r.error = "cannot create the pool";
-		return r;
-	}
-	if (gp_search_set_path(path)) {
-		r.error = "search path not supported";
-		gen_pool_destroy(pool);
+	if (!pool.error.empty()) {
+		r.error = pool.error;
 		return r;
 	}
 	r.placed.reserve(t.ops.size());
@@ -217,13 +266,12 @@ Result replay(const Trace &t, const Algo &algo, enum gp_search_path path)
 	for (const Op &op : t.ops) {
 		if (!op.alloc) {
 			if (addr[op.obj])
-				gen_pool_free(pool, addr[op.obj], op.size);
+				pool.free(addr[op.obj], op.size);
 			addr[op.obj] = 0;
 			continue;
 		}
 		uint64_t t0 = now_ns();
-		unsigned long a = gen_pool_alloc_algo(pool, op.size, algo.fn,
-						      algo.data);
+		unsigned long a = pool.alloc(op.size);
 		uint64_t t1 = now_ns();
 
 		r.lat.push_back((uint32_t)std::min<uint64_t>(t1 - t0,
@@ -231,8 +279,7 @@ Result replay(const Trace &t, const Algo &algo, enum gp_search_path path)
 		r.placed.push_back(a);
 		r.allocs++;
 		addr[op.obj] = a;
-		if (!a && !r.failures++) {
-			gp_get_stats(pool, &st);
+		if (!a && !r.failures++ && pool.stats(&st)) {
 			r.util_first_fail = (double)st.in_use / (double)st.size;
 			r.frag_first_fail = st.fragmentation;
 		}
@@ -241,52 +288,64 @@ Result replay(const Trace &t, const Algo &algo, enum gp_search_path path)
 			break;
 		}
 	}
-	gp_get_stats(pool, &st);
-	r.frag_end = st.fragmentation;
+	if (pool.stats(&st))
+		r.frag_end = st.fragmentation;
 	// Free what is still live (sizes from the trace's alloc ops).
 	for (const Op &op : t.ops) {
 		if (op.alloc && addr[op.obj]) {
-			gen_pool_free(pool, addr[op.obj], op.size);
+			pool.free(addr[op.obj], op.size);
 			addr[op.obj] = 0;
 		}
 	}
-	gen_pool_destroy(pool);
 	return r;
+}
+
+// Where @a and @b first place differently, or -1 (with a message in @msg).
+long first_difference(const Result &a, const Result &b, const char *what,
+		      std::string *msg)
+{
+	size_t n = std::min(a.placed.size(), b.placed.size()), i;
+	char buf[200];
+
+	for (i = 0; i < n && a.placed[i] == b.placed[i]; i++)
+		;
+	if (i == n && a.placed.size() == b.placed.size())
+		return -1;
+	snprintf(buf, sizeof(buf), "placements differ at allocation %zu: "
+		 "engine %#lx, %s %#lx", i, i < a.placed.size() ? a.placed[i] : 0UL,
+		 what, i < b.placed.size() ? b.placed[i] : 0UL);
+	*msg = buf;
+	return (long)i;
 }
 
 void bm_frag(benchmark::State &state, std::string name,
 	     const Trace *(*make)(), Algo algo)
 {
 	const Trace &t = *make();
-	Result eng, ref;
+	Result eng, ref, kern;
+	std::string msg;
 
 	for (auto _ : state) {
-		ref = replay(t, algo, GP_SEARCH_REFERENCE);
-		eng = replay(t, algo, GP_SEARCH_AUTO);
+		{
+			KernelReplay k(algo);
+			kern = replay(t, k);
+		}
+		{
+			GenpoolReplay r(algo, GP_SEARCH_REFERENCE);
+			ref = replay(t, r);
+		}
+		GenpoolReplay e(algo, GP_SEARCH_AUTO);
+		eng = replay(t, e);
 	}
 	gp_search_set_path(GP_SEARCH_AUTO);
-	if (!ref.error.empty() || !eng.error.empty()) {
-		state.SkipWithError((ref.error + eng.error).c_str());
+	if (!ref.error.empty() || !eng.error.empty() || !kern.error.empty()) {
+		state.SkipWithError((ref.error + eng.error + kern.error).c_str());
 		return;
 	}
-	size_t diff = 0;
-	bool same = eng.placed.size() == ref.placed.size();
-
-	for (; same && diff < eng.placed.size(); diff++) {
-		if (eng.placed[diff] != ref.placed[diff])
-			same = false;
-	}
-	if (!same) {
-		char msg[200];
-
-		diff--;
-		snprintf(msg, sizeof(msg),
-			 "placements differ at allocation %zu: engine %#lx, "
-			 "reference %#lx", diff,
-			 diff < eng.placed.size() ? eng.placed[diff] : 0UL,
-			 diff < ref.placed.size() ? ref.placed[diff] : 0UL);
-		fprintf(stderr, "%s: %s\n", name.c_str(), msg);
-		state.SkipWithError(msg);
+	if (first_difference(eng, ref, "reference", &msg) >= 0 ||
+	    first_difference(eng, kern, "kernel", &msg) >= 0) {
+		fprintf(stderr, "%s: %s\n", name.c_str(), msg.c_str());
+		state.SkipWithError(msg.c_str());
 		return;
 	}
 	state.counters["identical"] = 1;
@@ -300,6 +359,8 @@ void bm_frag(benchmark::State &state, std::string name,
 	state.counters["p99_ns"] = percentile(eng.lat, 99);
 	state.counters["ref_p50_ns"] = percentile(ref.lat, 50);
 	state.counters["ref_p99_ns"] = percentile(ref.lat, 99);
+	state.counters["kernel_p50_ns"] = percentile(kern.lat, 50);
+	state.counters["kernel_p99_ns"] = percentile(kern.lat, 99);
 }
 
 template <Trace (*F)()>

@@ -5,7 +5,9 @@
 //
 // Names: pool/<impl>/<algo>/occ:<percent>/size:<bytes>/threads:<n>/real_time
 //   impl: engine (GP_SEARCH_AUTO), reference (GP_SEARCH_REFERENCE: the
-//         kernel's scalar search and free-bytes chunk screen), or a peer;
+//         kernel's scalar search on genpool's pool, with genpool's
+//         bookkeeping), kernel / kernel-relax (the kernel-true baseline,
+//         bench/kernel_genalloc.h: exactly the kernel's cost), or a peer;
 //   algo: a genpool algorithm, or "-" for peers (they have none).
 // One iteration is one alloc(size) followed by one free of it; the time
 // per iteration (real time, all threads together) is ns per pair.
@@ -30,77 +32,57 @@
 
 #include "common.h"
 #include "peers.h"
+#include "prefill.h"
 
 namespace gpbench {
 
 namespace {
 
-constexpr size_t kPoolBytes = 256UL << 20;
-constexpr int kOrder = 6;
-constexpr size_t kTailReserve = 4UL << 20;
-
 const size_t kSizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
 const int kOccupancies[] = {0, 50, 90, 95};
 const int kThreads[] = {1, 2, 4, 8};
 
-struct PrefillPlan {
-	std::vector<size_t> sizes;	// allocation order
-	std::vector<bool> keep;		// live after the prefill
-};
 
-// The same plan for every allocator at a given occupancy.
-PrefillPlan make_plan(int occ)
-{
-	PrefillPlan plan;
-	Rng rng(0x5eed0000u + (uint64_t)occ);
-	size_t filled = 0, live, target = kPoolBytes / 100 * (size_t)occ;
-	std::vector<size_t> order;
-
-	if (!occ)
-		return plan;
-	while (true) {
-		size_t s = rng.log_uniform(64, 65536);
-
-		if (filled + round_up(s, 1UL << kOrder) > kPoolBytes - kTailReserve)
-			break;
-		plan.sizes.push_back(s);
-		filled += round_up(s, 1UL << kOrder);
-	}
-	plan.keep.assign(plan.sizes.size(), true);
-	for (size_t i = 0; i < plan.sizes.size(); i++)
-		order.push_back(i);
-	for (size_t i = order.size(); i > 1; i--)
-		std::swap(order[i - 1], order[rng.below(i)]);
-	live = filled;
-	for (size_t i = 0; i < order.size() && live > target; i++) {
-		plan.keep[order[i]] = false;
-		live -= round_up(plan.sizes[order[i]], 1UL << kOrder);
-	}
-	return plan;
-}
-
-// What is prefilled right now: genpool's pool or a peer's live objects.
+// What is prefilled right now: genpool's pool, the kernel-true baseline's
+// or a peer's live objects.
 struct Fixture {
-	std::string kind;		// "genpool" or the peer's name
+	std::string kind;		// "genpool", a kernel impl or a peer
 	int occ = -1;
 	struct gen_pool *pool = nullptr;
+	kgenalloc::Pool *kpool = nullptr;
 	const Peer *peer = nullptr;
 	std::vector<std::pair<void *, size_t>> live;
 
 	~Fixture() { release(); }
+	void *alloc(size_t size)
+	{
+		if (pool)
+			return (void *)gen_pool_alloc(pool, size);
+		if (kpool)
+			return (void *)kgenalloc::alloc(kpool, size,
+							kgenalloc::first_fit,
+							nullptr);
+		return peer->alloc(peer->ctx, size);
+	}
+	void free(void *p, size_t size)
+	{
+		if (pool)
+			gen_pool_free(pool, (unsigned long)p, size);
+		else if (kpool)
+			kgenalloc::free(kpool, (unsigned long)p, size);
+		else
+			peer->free(peer->ctx, p, size);
+	}
 	void release()
 	{
-		for (auto &o : live) {
-			if (pool)
-				gen_pool_free(pool, (unsigned long)o.first,
-					      o.second);
-			else if (peer)
-				peer->free(peer->ctx, o.first, o.second);
-		}
+		for (auto &o : live)
+			free(o.first, o.second);
 		live.clear();
 		if (pool)
 			gen_pool_destroy(pool);
+		kgenalloc::destroy(kpool);
 		pool = nullptr;
+		kpool = nullptr;
 		peer = nullptr;
 		kind.clear();
 		occ = -1;
@@ -109,9 +91,11 @@ struct Fixture {
 
 Fixture g_fix;
 
-// Make g_fix hold the prefill for (@kind, @occ).  Returns an error text
-// or an empty string.
-std::string prepare(const std::string &kind, const Peer *peer, int occ)
+// Make g_fix hold the prefill for (@kind, @occ): a peer's, the kernel
+// baseline's (@kernel) or else genpool's.  Returns an error text or an
+// empty string.
+std::string prepare(const std::string &kind, const Peer *peer, int occ,
+		    const KernelImpl *kernel = nullptr)
 {
 	if (g_fix.kind == kind && g_fix.occ == occ)
 		return "";
@@ -120,21 +104,25 @@ std::string prepare(const std::string &kind, const Peer *peer, int occ)
 	PrefillPlan plan = make_plan(occ);
 	std::vector<void *> objs(plan.sizes.size(), nullptr);
 
-	if (!peer) {
+	if (peer) {
+		g_fix.peer = peer;
+	} else if (kernel) {
+		g_fix.kpool = kgenalloc::create(kOrder, kernel->relax);
+		if (!g_fix.kpool ||
+		    kgenalloc::add(g_fix.kpool, kFakeBase, kPoolBytes))
+			return "cannot create the kernel baseline's pool";
+	} else {
 		g_fix.pool = gen_pool_create(kOrder, NUMA_NO_NODE);
 		if (!g_fix.pool ||
 		    gen_pool_add(g_fix.pool, kFakeBase, kPoolBytes,
 				 NUMA_NO_NODE))
 			return "cannot create the pool";
-	} else {
-		g_fix.peer = peer;
 	}
 	g_fix.kind = kind;
 	g_fix.occ = occ;
 	for (size_t i = 0; i < plan.sizes.size(); i++) {
-		void *p = peer ? peer->alloc(peer->ctx, plan.sizes[i])
-			       : (void *)gen_pool_alloc(g_fix.pool,
-							plan.sizes[i]);
+		void *p = g_fix.alloc(plan.sizes[i]);
+
 		if (!p)
 			return "prefill allocation failed";
 		objs[i] = p;
@@ -142,14 +130,10 @@ std::string prepare(const std::string &kind, const Peer *peer, int occ)
 	}
 	g_fix.live.clear();
 	for (size_t i = 0; i < plan.sizes.size(); i++) {
-		if (plan.keep[i]) {
+		if (plan.keep[i])
 			g_fix.live.emplace_back(objs[i], plan.sizes[i]);
-		} else if (peer) {
-			peer->free(peer->ctx, objs[i], plan.sizes[i]);
-		} else {
-			gen_pool_free(g_fix.pool, (unsigned long)objs[i],
-				      plan.sizes[i]);
-		}
+		else
+			g_fix.free(objs[i], plan.sizes[i]);
 	}
 	return "";
 }
@@ -196,6 +180,41 @@ void bm_genpool(benchmark::State &state, enum gp_search_path path,
 		state.SetLabel(gp_search_path_name(gp_search_get_path()));
 }
 
+void bm_kernel(benchmark::State &state, const KernelImpl *k, Algo algo,
+	       size_t size, int occ)
+{
+	uint64_t fails = 0;
+
+	if (state.thread_index() == 0) {
+		std::string err = prepare(k->name, nullptr, occ, k);
+
+		if (!err.empty())
+			state.SkipWithError(err.c_str());
+	}
+	kgenalloc::DataFixed fixed = {0};
+	void *data = algo.fn == gen_pool_fixed_alloc ? &fixed : algo.data;
+
+	for (auto _ : state) {
+		kgenalloc::Pool *pool = g_fix.kpool;
+
+		if (__builtin_expect(!pool, 0)) {
+			state.SkipWithError("no pool");
+			break;
+		}
+		unsigned long a = kgenalloc::alloc(pool, size, algo.kernel,
+						   data);
+		if (__builtin_expect(!a, 0)) {
+			fails++;
+			continue;
+		}
+		kgenalloc::free(pool, a, size);
+	}
+	state.counters["fail_rate"] = benchmark::Counter(
+		(double)fails, benchmark::Counter::kAvgIterations);
+	state.counters["size"] = (double)size;
+	state.counters["occupancy"] = occ;
+}
+
 void bm_peer(benchmark::State &state, const Peer *peer, size_t size, int occ)
 {
 	uint64_t fails = 0;
@@ -238,11 +257,25 @@ std::string name_of(const char *impl, const char *algo, int occ, size_t size)
 	return buf;
 }
 
+// Real time, every thread count unless @one (a fixed offset: one thread;
+// others would collide).
+void with_threads(benchmark::internal::Benchmark *b, const Algo &a,
+		  bool one = false)
+{
+	b->UseRealTime();
+	for (int t : kThreads) {
+		if ((one || a.fn == gen_pool_fixed_alloc) && t > 1)
+			break;
+		b->Threads(t);
+	}
+}
+
 } // namespace
 
 void register_pool_benchmarks()
 {
-	static const Algo fixed = {"fixed", gen_pool_fixed_alloc, nullptr};
+	static const Algo fixed = {"fixed", gen_pool_fixed_alloc, nullptr,
+				   kgenalloc::fixed_alloc};
 	const struct {
 		const char *name;
 		enum gp_search_path path;
@@ -252,28 +285,26 @@ void register_pool_benchmarks()
 	};
 
 	for (int occ : kOccupancies) {
-		for (size_t size : kSizes) {
-			for (auto &p : paths) {
-				std::vector<Algo> algos = search_algos();
+		// A fixed offset is meaningful on an empty pool, and for one
+		// thread (others collide).
+		std::vector<Algo> algos = search_algos();
 
-				// A fixed offset is meaningful on an empty
-				// pool, and for one thread (others collide).
-				if (occ == 0)
-					algos.push_back(fixed);
-				for (const Algo &a : algos) {
-					auto *b = benchmark::RegisterBenchmark(
+		if (occ == 0)
+			algos.push_back(fixed);
+		for (size_t size : kSizes) {
+			for (const Algo &a : algos) {
+				for (auto &p : paths)
+					with_threads(benchmark::RegisterBenchmark(
 						name_of(p.name, a.name, occ,
 							size).c_str(),
 						bm_genpool, p.path, a, size,
-						occ);
-					b->UseRealTime();
-					for (int t : kThreads) {
-						if (a.fn == gen_pool_fixed_alloc &&
-						    t > 1)
-							break;
-						b->Threads(t);
-					}
-				}
+						occ), a);
+				for (const KernelImpl &k : kernel_impls())
+					with_threads(benchmark::RegisterBenchmark(
+						name_of(k.name, a.name, occ,
+							size).c_str(),
+						bm_kernel, &k, a, size, occ), a,
+						!k.threads);
 			}
 			for (const Peer &peer : peers()) {
 				if (!peer.available)

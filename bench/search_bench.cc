@@ -51,6 +51,7 @@
 
 extern "C" {
 #include "bitmap.h"
+#include "bounds.h"
 #include "search.h"
 }
 #include "genpool/genalloc.h"
@@ -63,14 +64,18 @@ constexpr unsigned long kHole = 4096;		// the largest run we ask for
 // Where the update benchmarks claim and release: 200 units into a block.
 constexpr unsigned long kUpdateAt = kBits / 2 + 200;
 
-// A bare chunk bitmap with its hole classes, as the pool keeps them.
+// A bare chunk bitmap (plain, the kernel's layout: what the reference
+// searches) and the same units as a pool's unit map with its hole classes
+// (what the engine searches).
 struct Bitmap {
 	std::vector<unsigned long> map;
+	std::vector<unsigned long> um;
 	std::vector<uint16_t> cls;
 	gp_hints hints;
 
 	Bitmap()
 		: map(gpi_bitmap_words(kBits) + 1, 0UL),
+		  um(gpi_umap_words(kBits) + 2, 0UL),
 		  cls(gpi_hint_bytes(kBits) / sizeof(uint16_t), 0)
 	{
 		gpi_hints_init(&hints, cls.data(), kBits);
@@ -88,9 +93,17 @@ struct Bitmap {
 			map[i] = busy ? map[i] | m : map[i] & ~m;
 		}
 	}
-	// Masks and counters for the whole bitmap after filling it directly.
-	void sync() { gpi_hints_rebuild(&hints, map.data(), kBits); }
+	// The unit map, masks and counters after filling the plain map.
+	void sync()
+	{
+		for (unsigned long i = 0; i < gpi_bitmap_words(kBits); i++) {
+			um[2 * i] = map[i] & GP_BUSY_HALF;
+			um[2 * i + 1] = map[i] >> GP_UNITS_PER_WORD;
+		}
+		gpi_hints_rebuild(&hints, um.data(), kBits);
+	}
 	const unsigned long *bits() const { return map.data(); }
+	const unsigned long *units() const { return um.data(); }
 };
 
 uint64_t next_rand(uint64_t *s)	// splitmix64
@@ -262,8 +275,8 @@ unsigned long reference(const Case &c, const Bitmap &b)
 unsigned long engine(const Case &c, Bitmap &b)
 {
 	if (c.algo == Algo::kBestFit)
-		return gpi_engine_best_fit(&b.hints, b.bits(), kBits, c.nr);
-	return gpi_engine_find(&b.hints, b.bits(), kBits, 0, c.nr,
+		return gpi_engine_best_fit(&b.hints, b.units(), kBits, c.nr);
+	return gpi_engine_find(&b.hints, b.units(), kBits, 0, c.nr,
 			       c.align - 1, 0);
 }
 
@@ -350,27 +363,29 @@ void run_update(benchmark::State &state, const std::string &pattern,
 {
 	Bitmap &b = get_pattern(pattern, 0, 1);
 	const unsigned long at = kUpdateAt;
-	unsigned long *map = b.map.data();
+	unsigned long *um = b.um.data();
+	bool contended = false;
 
-	if (gpi_bitmap_any_set(map, at, nr) || !gpi_bitmap_claim(map, at, nr) ||
-	    !gpi_bitmap_release(map, at, nr)) {
+	if (gpi_uany_busy(um, at, nr) ||
+	    !gpi_umap_claim(um, at, nr, &contended) ||
+	    gpi_umap_free(um, kBits, at, nr)) {
 		state.SkipWithError("update run is not free");
 		return;
 	}
 	if (hints) {
 		for (auto _ : state) {
-			bool ok = gpi_bitmap_claim(map, at, nr);
+			bool ok = gpi_umap_claim(um, at, nr, &contended);
 
-			gpi_hints_claimed(&b.hints, map, kBits, at, nr);
-			ok &= gpi_bitmap_release(map, at, nr);
-			gpi_hints_released(&b.hints, map, kBits, at, nr);
+			gpi_hints_claimed(&b.hints, um, kBits, at, nr);
+			ok &= !gpi_umap_free(um, kBits, at, nr);
+			gpi_hints_released(&b.hints, um, kBits, at, nr);
 			benchmark::DoNotOptimize(ok);
 		}
 	} else {
 		for (auto _ : state) {
-			bool ok = gpi_bitmap_claim(map, at, nr);
+			bool ok = gpi_umap_claim(um, at, nr, &contended);
 
-			ok &= gpi_bitmap_release(map, at, nr);
+			ok &= !gpi_umap_free(um, kBits, at, nr);
 			benchmark::DoNotOptimize(ok);
 		}
 	}

@@ -9,9 +9,11 @@ Reads the output of genpool-bench --benchmark_format=json (or
 median aggregate is used), and prints:
   - the machine, compiler and build type, and where every peer ran from;
   - pool alloc+free: per (occupancy, algorithm, size) row the ns per pair
-    of the engine, the kernel-faithful baseline (reference) and every peer,
-    and the ratios baseline/engine, rte_malloc/engine and jemalloc/engine
-    (above 1: the engine is faster);
+    of the engine, the kernel-true baseline (kernel: bench/kernel_genalloc.h
+    with cpu_relax() a compiler barrier; kernel-relax: with PAUSE, as on
+    x86), genpool's reference path if it ran, and every peer, and the
+    ratios kernel/engine, rte_malloc/engine and jemalloc/engine (above 1:
+    the engine is faster);
   - fragmentation traces: utilisation at first failure, fragmentation,
     p50/p99 allocation latency on the engine and on the reference;
   - search micro-benchmarks (if present): ns per search per path and the
@@ -20,6 +22,8 @@ median aggregate is used), and prints:
     pool and the peers (ratios jemalloc/cache and rte_mempool/cache), the
     scaling of pairs per second with threads (wall time), the mixed
     workload's pair cost and miss rate, and producer/consumer.
+  - with --io IO.json (bench/io/run-io.py): random reads against fio,
+    registration time and pinned memory, the gp_iobuf pair.
 Time is CPU time per iteration by default (on a shared machine wall time
 also counts the other jobs); --time real uses wall time.  Python 3 stdlib.
 """
@@ -30,7 +34,7 @@ import re
 import sys
 
 PEERS = ["rte_malloc", "jemalloc", "glibc", "mimalloc", "tcmalloc"]
-GENPOOL = ["engine", "reference"]
+GENPOOL = ["engine", "kernel", "kernel-relax", "reference"]
 ALGOS = ["first_fit", "best_fit", "first_fit_align", "order_align", "fixed"]
 SEARCH_PATHS = ["reference", "word", "avx2", "avx512"]
 
@@ -207,8 +211,10 @@ def pool_tables(runs, which, markdown, threads_filter, out):
         out.append("pool alloc+free, %d thread%s: ns per pair "
                    "(ratios above 1: the engine is faster)" %
                    (thr, "" if thr == 1 else "s"))
-        hdr = ["occ algo size", "engine", "reference"] + present + \
-              ["ref/eng", "rte/eng", "je/eng"]
+        mine = [i for i in GENPOOL
+                if any(i in c for k, c in cells.items() if k[0] == thr)]
+        hdr = ["occ algo size"] + mine + present + \
+              ["kern/eng", "rte/eng", "je/eng"]
         t = Table(hdr, markdown)
         keys = sorted({k for k in cells if k[0] == thr},
                       key=lambda k: (k[1], ALGOS.index(k[2])
@@ -220,15 +226,15 @@ def pool_tables(runs, which, markdown, threads_filter, out):
             c = cells[k]
             pc = peer_cells.get((thr, k[1], k[3]), {})
             eng = c.get("engine")
-            t.add(["%d%% %s %s" % (k[1], k[2], fmt_size(k[3])),
-                   fmt_ns(eng), fmt_ns(c.get("reference"))] +
+            t.add(["%d%% %s %s" % (k[1], k[2], fmt_size(k[3]))] +
+                  [fmt_ns(c.get(i)) for i in mine] +
                   [fmt_ns(pc.get(p)) for p in present] +
-                  [fmt_ratio(c.get("reference"), eng),
+                  [fmt_ratio(c.get("kernel"), eng),
                    fmt_ratio(pc.get("rte_malloc"), eng),
                    fmt_ratio(pc.get("jemalloc"), eng)])
         for occ, size in peers_only:
             pc = peer_cells[(thr, occ, size)]
-            t.add(["%d%% - %s" % (occ, fmt_size(size)), "-", "-"] +
+            t.add(["%d%% - %s" % (occ, fmt_size(size))] + ["-"] * len(mine) +
                   [fmt_ns(pc.get(p)) for p in present] + ["-", "-", "-"])
         out.append(t.render().rstrip("\n"))
     for name, msg in sorted(errors):
@@ -237,8 +243,8 @@ def pool_tables(runs, which, markdown, threads_filter, out):
 
 def frag_table(runs, markdown, out):
     t = Table(["trace algo", "util@fail", "frag@fail", "frag end",
-               "allocs", "fails", "p50 eng", "p99 eng", "p50 ref",
-               "p99 ref", "same"], markdown)
+               "allocs", "fails", "p50 eng", "p99 eng", "p50 kern",
+               "p99 kern", "p50 ref", "p99 ref", "same"], markdown)
     errors = []
     for name in sorted(runs):
         m = FRAG_RE.match(name)
@@ -257,6 +263,7 @@ def frag_table(runs, markdown, out):
                "%d%s" % (g("failures", 0),
                          "+" if g("stopped", 0) else ""),
                fmt_ns(g("p50_ns")), fmt_ns(g("p99_ns")),
+               fmt_ns(g("kernel_p50_ns")), fmt_ns(g("kernel_p99_ns")),
                fmt_ns(g("ref_p50_ns")), fmt_ns(g("ref_p99_ns")),
                "yes" if g("identical", 0) else "NO"])
     if t.rows or errors:
@@ -264,8 +271,9 @@ def frag_table(runs, markdown, out):
         out.append("fragmentation traces (16 MiB pool; util@fail = in use "
                    "at the first failed allocation; frag = 1 - largest "
                    "free / free; latency per allocation; fails+ = "
-                   "replay stopped at 1000 failures; same = engine and "
-                   "reference placed every allocation identically)")
+                   "replay stopped at 1000 failures; same = engine, "
+                   "kernel baseline and reference placed every allocation "
+                   "identically)")
         out.append(t.render().rstrip("\n"))
         out.extend(errors)
 
@@ -385,11 +393,59 @@ def cache_tables(runs, which, markdown, out):
                  fmt_ratio(t("mixed", "pool"), t("mixed", i)),
                  fmt_ns(ns(pc, "real")) if pc else "-"])
     out.append(tab.render().rstrip("\n"))
+IO_VARIANTS = ["fio fixedbufs=1", "genpool static", "genpool alloc/free per I/O",
+               "fio fixedbufs=0", "genpool unregistered"]
+
+
+def io_tables(res, markdown, out):
+    """The io rows from bench/io/run-io.py's JSON: random reads (kIOPS and
+    CPU ns per I/O, with genpool/fio ratios), registration, buffer pair."""
+    if res["randread"]:
+        out.append("io: random reads, %s; %g s per run, median of %d "
+                   "(ratios above 1: genpool does more IOPS / uses more CPU)"
+                   % (res["target"], res["seconds"], res["reps"]))
+    t = Table(["bs/depth"] + ["%s kIOPS/ns" % v for v in IO_VARIANTS]
+              + ["static/fio1 IOPS", "CPU", "perio/fio1 IOPS", "CPU",
+                 "unreg/fio0 IOPS", "CPU"], markdown)
+    for r in res["randread"]:
+        cell = {v: r[v] for v in IO_VARIANTS}
+        f1, f0 = cell["fio fixedbufs=1"], cell["fio fixedbufs=0"]
+        ratios = []
+        for v, base in (("genpool static", f1), ("genpool alloc/free per I/O", f1),
+                        ("genpool unregistered", f0)):
+            ratios += ["%.2f" % (cell[v]["iops"] / base["iops"]),
+                       "%.2f" % (cell[v]["cpu_ns_per_io"] / base["cpu_ns_per_io"])]
+        t.add(["%s/%d" % (fmt_size(r["bs"]), r["depth"])]
+              + ["%.0f/%.0f" % (cell[v]["iops"] / 1e3, cell[v]["cpu_ns_per_io"])
+                 for v in IO_VARIANTS] + ratios)
+    out.append(t.render())
+    out.append("io: registration (register on ring 1; clone into ring 2; "
+               "per-ring registration of ring 2 instead)")
+    t = Table(["backing", "MiB", "create ms", "chunks", "register ms", "pinned MiB",
+               "clone ms", "pinned", "per-ring ms", "pinned"], markdown)
+    for r in res["registration"]:
+        if "skipped" in r:
+            t.add([r["backing"], "skipped: " + r["skipped"]] + [""] * 8)
+            continue
+        c, p = r["cloned"], r["per_ring"]
+        t.add([r["backing"], r["mib"], "%.0f" % r["create_ms"], r["chunks"],
+               "%.1f" % c["register_ms"], "%.0f" % c["pinned_mib"],
+               "%.2f" % c["attach_ms"], "%.0f" % c["pinned_after_attach_mib"],
+               "%.1f" % p["attach_ms"], "%.0f" % p["pinned_after_attach_mib"]])
+    out.append(t.render())
+    t = Table(["io: pair", "gp_iobuf_alloc+free ns", "gp_cache hit pair ns",
+               "gen_pool_alloc+free ns", "cache mode"], markdown)
+    for p in res["pair"]:
+        t.add([fmt_size(p["size"]), "%.1f" % p["iobuf_pair_ns"],
+               "%.1f" % p["cache_pair_ns"], "%.1f" % p["pool_pair_ns"],
+               p["cache_mode"]])
+    out.append(t.render())
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json")
+    ap.add_argument("--io", help="bench/io/run-io.py JSON: add the io rows")
     ap.add_argument("--time", choices=["cpu", "real"], default="cpu")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--threads", default="",
@@ -412,6 +468,8 @@ def main():
         search_tables(runs, a.time, a.markdown, out)
     if "cache" in sections:
         cache_tables(runs, a.time, a.markdown, out)
+    if a.io:
+        io_tables(load(a.io), a.markdown, out)
     text = "\n".join(out) + "\n"
     if a.markdown:
         # keep the free-text lines as paragraphs

@@ -2,12 +2,13 @@
 /*
  * core/algorithms.c - the five genalloc algorithms.
  *
- * Each algorithm is written once, against a "finder": a bare bitmap (what a
- * caller of the public function hands us: the reference search) or a chunk
- * with hints (what the pool uses: the engine).  The pool recognises the
- * built-in algorithms by address and runs them on the engine; any other
- * genpool_algo_t gets the raw bitmap, exactly as in the kernel.
- * A return value >= the bitmap size means "no fit".
+ * Each algorithm is written once, against a "finder": a bare plain bitmap
+ * (what a caller of the public function hands us: the reference search) or
+ * a chunk's unit map with its hints (what the pool uses: the engine).  The
+ * pool recognises the built-in algorithms by address and runs them on the
+ * engine; any other genpool_algo_t gets a plain bitmap of the chunk (its
+ * view, view.c), as in the kernel.  A return value >= the bitmap size
+ * means "no fit".
  */
 #include <stddef.h>
 
@@ -16,9 +17,9 @@
 #include "search.h"
 
 struct finder {
-	const unsigned long *map;
+	const unsigned long *map;	/* plain bitmap, or the unit map */
 	unsigned long size;
-	struct gp_hints *hints;		/* NULL: the reference search */
+	struct gp_hints *hints;		/* NULL: a plain bitmap */
 };
 
 /* First free run of @nr at or after @start with the given alignment. */
@@ -31,6 +32,14 @@ static unsigned long find(const struct finder *f, unsigned long start,
 					  align_mask, align_offset);
 	return gpi_engine_find(f->hints, f->map, f->size, start, nr,
 			       align_mask, align_offset);
+}
+
+/* First busy unit in [@start, @end), or @end. */
+static unsigned long next_busy(const struct finder *f, unsigned long end,
+			       unsigned long start)
+{
+	return f->hints ? gpi_unext_busy(f->map, end, start)
+			: gpi_find_next_bit(f->map, end, start);
 }
 
 typedef unsigned long (*finder_algo)(const struct finder *f,
@@ -51,27 +60,34 @@ static unsigned long first_fit(const struct finder *f, unsigned long start,
  * a multiple of @align.  The chunk's own misalignment becomes the search's
  * bit offset.  An alignment below the unit means no constraint.
  */
+static bool first_fit_align_params(const void *data,
+				   const struct gen_pool *pool,
+				   unsigned long start_addr, unsigned long *mask,
+				   unsigned long *offset)
+{
+	const struct genpool_data_align *d = data;
+	unsigned long align;
+	unsigned order;
+
+	if (!d || d->align <= 0 || !gpi_is_pow2((unsigned long)d->align) || !pool)
+		return false;
+	align = (unsigned long)d->align;
+	order = (unsigned)pool->min_alloc_order;
+	*mask = gpi_shift_round_up(align, order) - 1;
+	*offset = (start_addr & (align - 1)) >> order;
+	return true;
+}
+
 static unsigned long first_fit_align(const struct finder *f,
 				     unsigned long start, unsigned long nr,
 				     void *data, const struct gen_pool *pool,
 				     unsigned long start_addr)
 {
-	const struct genpool_data_align *d = data;
-	unsigned long align, order, mask, offset;
+	unsigned long mask, offset;
 
-	if (!d || d->align <= 0 || (d->align & (d->align - 1)) || !pool)
-		return f->size;
-	align = (unsigned long)d->align;
-	order = (unsigned long)pool->min_alloc_order;
-	mask = ((align + (1UL << order) - 1) >> order) - 1;
-	offset = (start_addr & (align - 1)) >> order;
+	if (!first_fit_align_params(data, pool, start_addr, &mask, &offset))
+		return GPI_NO_FIT;
 	return find(f, start, nr, mask, offset);
-}
-
-/* Smallest power of two >= @n (n >= 1). */
-static unsigned long roundup_pow2(unsigned long n)
-{
-	return n <= 1 ? 1 : 1UL << (GP_WORD_BITS - (unsigned long)__builtin_clzl(n - 1));
 }
 
 static unsigned long order_align(const struct finder *f, unsigned long start,
@@ -80,8 +96,8 @@ static unsigned long order_align(const struct finder *f, unsigned long start,
 				 unsigned long start_addr)
 {
 	if (nr > 1UL << (GP_WORD_BITS - 2))
-		return f->size;
-	return find(f, start, nr, roundup_pow2(nr) - 1, 0);
+		return GPI_NO_FIT;
+	return find(f, start, nr, gpi_roundup_pow2(nr) - 1, 0);
 }
 
 /*
@@ -94,17 +110,16 @@ static unsigned long best_fit(const struct finder *f, unsigned long start,
 			      const struct gen_pool *pool,
 			      unsigned long start_addr)
 {
-	unsigned long best = f->size, best_len = ~0UL, hole, hole_end;
+	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX, hole, hole_end;
 
-	/* The engine bins holes by size class; a retry (start > 0) after a
-	 * lost race keeps the kernel's walk from @start. */
-	if (f->hints && start == 0 &&
-	    gpi_search_path() != GP_SEARCH_REFERENCE)
+	/* The engine bins holes by size class.  A retry after a lost race
+	 * asks it again: the hole it lost is busy now. */
+	if (f->hints && gpi_search_path() != GP_SEARCH_REFERENCE)
 		return gpi_engine_best_fit(f->hints, f->map, f->size, nr);
 
 	for (hole = find(f, start, nr, 0, 0); hole < f->size;
 	     hole = find(f, hole_end + 1, nr, 0, 0)) {
-		hole_end = gpi_find_next_bit(f->map, f->size, hole + nr);
+		hole_end = next_busy(f, f->size, hole + nr);
 		if (hole_end - hole < best_len) {
 			best_len = hole_end - hole;
 			best = hole;
@@ -124,13 +139,16 @@ static unsigned long fixed(const struct finder *f, unsigned long start,
 	const struct genpool_data_fixed *d = data;
 	unsigned long bit;
 
-	if (!d || !pool || (d->offset & ((1UL << pool->min_alloc_order) - 1)))
-		return f->size;
+	if (!d || !pool ||
+	    !gpi_is_aligned(d->offset, 1UL << pool->min_alloc_order))
+		return GPI_NO_FIT;
 	bit = d->offset >> pool->min_alloc_order;
-	/* A retry after a lost race starts past the offset: no fit. */
-	if (start > bit || bit >= f->size || nr > f->size - bit)
-		return f->size;
-	return gpi_bitmap_any_set(f->map, bit, nr) ? f->size : bit;
+	/* As the kernel's, which searches from start + offset and accepts
+	 * only the offset: any start past 0 (a retry after a lost race, or
+	 * a direct call) misses. */
+	if (start || bit >= f->size || nr > f->size - bit)
+		return GPI_NO_FIT;
+	return next_busy(f, bit + nr, bit) < bit + nr ? GPI_NO_FIT : bit;
 }
 
 /* The public algorithms: the same code on the reference search. */
@@ -161,18 +179,57 @@ static const struct {
 	{ gen_pool_fixed_alloc, fixed },
 };
 
+bool gpi_algo_builtin(genpool_algo_t algo)
+{
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (builtins[i].algo == algo)
+			return true;
+	return false;
+}
+
+bool gpi_algo_forward_align(const struct gen_pool *pool,
+			    const struct gp_chunk *c, genpool_algo_t algo,
+			    void *data, unsigned long nr,
+			    unsigned long *align_mask,
+			    unsigned long *align_offset)
+{
+	*align_mask = 0;
+	*align_offset = 0;
+	if (algo == gen_pool_first_fit)
+		return true;
+	if (algo == gen_pool_first_fit_order_align) {
+		if (nr > 1UL << (GP_WORD_BITS - 2))
+			return false;
+		*align_mask = gpi_roundup_pow2(nr) - 1;
+		return true;
+	}
+	return first_fit_align_params(data, pool, c->pub.start_addr, align_mask,
+				      align_offset);
+}
+
+bool gpi_algo_first_fit_family(genpool_algo_t algo)
+{
+	return algo == gen_pool_first_fit || algo == gen_pool_first_fit_align ||
+	       algo == gen_pool_first_fit_order_align;
+}
+
 unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
 			   genpool_algo_t algo, void *data,
 			   unsigned long start, unsigned long nr)
 {
-	struct finder f = { .map = c->map, .size = c->nbits,
+	struct finder f = { .map = c->um, .size = c->nbits,
 			    .hints = &c->hints };
+	unsigned long *view, bit;
 
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
 		if (builtins[i].algo == algo)
 			return builtins[i].impl(&f, start, nr, data, pool,
 						c->pub.start_addr);
-	return algo(c->map, c->nbits, start, nr, data, pool, c->pub.start_addr);
+	view = gpi_view_get(c);
+	if (!view)
+		return GPI_NO_FIT;
+	bit = algo(view, c->nbits, start, nr, data, pool, c->pub.start_addr);
+	return bit < c->nbits ? bit : GPI_NO_FIT;
 }
 
 GP_EXPORT unsigned long gp_bitmap_find_next_zero_area_off(
@@ -180,7 +237,7 @@ GP_EXPORT unsigned long gp_bitmap_find_next_zero_area_off(
 	unsigned long nr, unsigned long align_mask, unsigned long align_offset)
 {
 	if (!map || nr == 0)
-		return size + 1;
+		return GPI_NO_FIT;
 	return gpi_find_zero_area(map, size, start, size, nr, align_mask,
 				  align_offset);
 }

@@ -12,8 +12,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <libfdt.h>
-
 #include "device.h"
 #include "pool_internal.h"
 
@@ -61,30 +59,41 @@ GP_EXPORT const char *gp_device_name(const struct gp_device *dev)
 	return dev ? dev->name : NULL;
 }
 
-/* Push a resource; returns 0 or -ENOMEM. */
-static int devres_push(struct gp_device *dev, void (*release)(void *),
-		       void *data, struct gen_pool *pool)
+/* A new resource record, not yet on any device; NULL if out of memory. */
+static struct gp_devres *devres_new(void (*release)(void *), void *data,
+				    struct gen_pool *pool)
 {
 	struct gp_devres *res = gpi_meta_zalloc(sizeof(*res), NUMA_NO_NODE);
 
-	if (!res)
-		return -ENOMEM;
-	res->release = release;
-	res->data = data;
-	res->pool = pool;
-	pthread_mutex_lock(&dev->lock);
+	if (res) {
+		res->release = release;
+		res->data = data;
+		res->pool = pool;
+	}
+	return res;
+}
+
+/* Put @res on top of @dev's stack; caller holds dev->lock. */
+static void devres_link(struct gp_device *dev, struct gp_devres *res)
+{
 	res->older = dev->newest;
 	dev->newest = res;
-	pthread_mutex_unlock(&dev->lock);
-	return 0;
 }
 
 GP_EXPORT int gp_devm_add_action(struct gp_device *dev,
 				 void (*action)(void *data), void *data)
 {
+	struct gp_devres *res;
+
 	if (!dev || !action)
 		return -EINVAL;
-	return devres_push(dev, action, data, NULL);
+	res = devres_new(action, data, NULL);
+	if (!res)
+		return -ENOMEM;
+	pthread_mutex_lock(&dev->lock);
+	devres_link(dev, res);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }
 
 /* Release of a device-managed pool: the device lets go, then destroy. */
@@ -104,42 +113,71 @@ static bool pool_has_name(const struct gen_pool *pool, const char *name)
 	return strcmp(name, pool->name) == 0;
 }
 
+/* @dev's pool named @name, or NULL; caller holds dev->lock. */
+static struct gen_pool *find_pool(const struct gp_device *dev,
+				  const char *name)
+{
+	struct gp_devres *res;
+
+	for (res = dev->newest; res; res = res->older)
+		if (res->pool && pool_has_name(res->pool, name))
+			return res->pool;
+	return NULL;
+}
+
 GP_EXPORT struct gen_pool *gen_pool_get(struct gp_device *dev,
 					const char *name)
 {
-	struct gp_devres *res;
-	struct gen_pool *found = NULL;
+	struct gen_pool *found;
 
 	if (!dev)
 		return NULL;
 	pthread_mutex_lock(&dev->lock);
-	for (res = dev->newest; res && !found; res = res->older)
-		if (res->pool && pool_has_name(res->pool, name))
-			found = res->pool;
+	found = find_pool(dev, name);
 	pthread_mutex_unlock(&dev->lock);
 	return found;
 }
 
+/*
+ * The pool is made first, outside the lock; the name check and the push
+ * are one critical section, so two creations of one name cannot both
+ * pass the check.  A pool that lost is freed again (it was never seen).
+ */
 GP_EXPORT struct gen_pool *devm_gen_pool_create(struct gp_device *dev,
 						int min_alloc_order, int nid,
 						const char *name)
 {
 	struct gen_pool *pool;
+	struct gp_devres *res;
+	bool taken;
 
-	if (!dev || gen_pool_get(dev, name)) {
+	if (!dev) {
 		errno = EINVAL;
 		return NULL;
 	}
 	pool = gen_pool_create(min_alloc_order, nid);
 	if (!pool)
 		return NULL;
-	if ((name && gp_set_name(pool, name)) ||
-	    devres_push(dev, release_pool, pool, pool)) {
+	res = devres_new(release_pool, pool, pool);
+	if (!res || (name && gp_set_name(pool, name))) {
+		gpi_meta_free(res, sizeof(*res));
 		gpi_pool_release(pool);
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Before the pool can be found: it is destroyed only via @dev. */
 	pool->device = dev;
+	pthread_mutex_lock(&dev->lock);
+	taken = find_pool(dev, name) != NULL;
+	if (!taken)
+		devres_link(dev, res);
+	pthread_mutex_unlock(&dev->lock);
+	if (taken) {
+		gpi_meta_free(res, sizeof(*res));
+		gpi_pool_release(pool);
+		errno = EINVAL;
+		return NULL;
+	}
 	return pool;
 }
 
@@ -201,8 +239,7 @@ GP_EXPORT int gp_device_set_of_node(struct gp_device *dev, const void *fdt,
 {
 	int ret = 0;
 
-	if (!dev || !fdt || offset < 0 || dev->fdt ||
-	    fdt_check_header(fdt) != 0 || !fdt_get_name(fdt, offset, NULL))
+	if (!dev || dev->fdt || !gpi_fdt_node_valid(fdt, offset))
 		return -EINVAL;
 	pthread_mutex_lock(&bound_lock);
 	if (find_bound(fdt, offset))

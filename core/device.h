@@ -7,6 +7,12 @@
 
 #include "genpool/genalloc.h"
 
+#include <stdbool.h>
+
+/* Is @offset a node of the blob @fdt, and does every libfdt walk through
+ * the blob end (core/of.c)? */
+bool gpi_fdt_node_valid(const void *fdt, int offset);
+
 /* The device bound to node @offset of @fdt, or NULL. */
 struct gp_device *gpi_device_of_node(const void *fdt, int offset);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #include "pool_internal.h"
 
@@ -39,6 +40,29 @@ bool gpi_valid_nid(int nid)
 #endif
 }
 
+/* Blocks this large are checked against the machine's memory; smaller
+ * ones cannot exceed any machine genpool runs on (and stay syscall-free). */
+#define GP_META_CHECKED_SIZE (1UL << 20)
+
+/*
+ * Could this machine ever hold @size bytes?  Not if they exceed its RAM
+ * and swap together, the bound the kernel's default overcommit heuristic
+ * puts on one mapping.  Metadata is committed lazily, as allocations write
+ * the bitmaps, so a block past that bound is a promise of an OOM kill: the
+ * private jemalloc maps with MAP_NORESERVE under that heuristic (so the
+ * kernel never checks), and a chunk whose bitmaps no machine of this size
+ * can hold used to be accepted.
+ */
+static bool machine_can_hold(size_t size)
+{
+	struct sysinfo si;
+
+	if (size < GP_META_CHECKED_SIZE || sysinfo(&si) != 0)
+		return true;
+	return size / si.mem_unit <= (unsigned long long)si.totalram +
+				     si.totalswap;
+}
+
 #ifdef GP_METADATA_JEMALLOC
 
 #include <jemalloc/jemalloc.h>
@@ -60,8 +84,8 @@ static bool node_extent_dalloc(extent_hooks_t *hooks, void *addr, size_t size,
 #endif
 
 struct node_arena {
-	unsigned arena;
-	int ready;		/* 0 none, 1 created, -1 creation failed */
+	unsigned arena;		/* valid once @ready is set */
+	int ready;		/* atomic: 1 once the arena exists */
 #ifdef GP_HAVE_NUMA
 	extent_hooks_t hooks;	/* first member use: container lookup */
 #endif
@@ -118,7 +142,13 @@ static bool node_extent_dalloc(extent_hooks_t *hooks, void *addr, size_t size,
 }
 #endif
 
-/* Create the arena for @nid (NUMA_NO_NODE: slot 0).  Caller holds the lock. */
+/*
+ * Create the arena for @nid (NUMA_NO_NODE: slot 0).  Caller holds the lock.
+ * A failure (memory short: jemalloc cannot map the arena's first block) is
+ * not remembered, so the next allocation tries again: a shortage must not
+ * outlive itself.  jemalloc reuses the index of an arena it failed to
+ * make, so retries do not use up arena numbers.
+ */
 static void create_arena(int nid)
 {
 	struct node_arena *a = &arenas[nid + 1];
@@ -135,8 +165,8 @@ static void create_arena(int nid)
 		newlen = sizeof(hooks);
 	}
 #endif
-	a->ready = gpje_mallctl("arenas.create", &a->arena, &len, newp,
-				newlen) == 0 ? 1 : -1;
+	if (gpje_mallctl("arenas.create", &a->arena, &len, newp, newlen) == 0)
+		__atomic_store_n(&a->ready, 1, __ATOMIC_RELEASE);
 }
 
 /* The mallocx flags for metadata of node @nid, or -1 if there is no arena. */
@@ -144,14 +174,14 @@ static int arena_flags(int nid)
 {
 	struct node_arena *a = &arenas[nid + 1];
 
-	if (__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE) == 0) {
+	if (!__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_lock(&arenas_lock);
-		if (a->ready == 0)
+		if (!__atomic_load_n(&a->ready, __ATOMIC_RELAXED))
 			create_arena(nid);
 		pthread_mutex_unlock(&arenas_lock);
+		if (!__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE))
+			return -1;
 	}
-	if (__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE) < 0)
-		return -1;
 	return (int)(MALLOCX_ARENA(a->arena) | MALLOCX_TCACHE_NONE);
 }
 
@@ -159,7 +189,7 @@ void *gpi_meta_zalloc(size_t size, int nid)
 {
 	int flags = arena_flags(gpi_valid_nid(nid) ? nid : NUMA_NO_NODE);
 
-	if (flags < 0 || size == 0)
+	if (flags < 0 || size == 0 || !machine_can_hold(size))
 		return NULL;
 	return gpje_mallocx(size, flags | MALLOCX_ZERO);
 }
@@ -175,7 +205,7 @@ void gpi_meta_free(void *ptr, size_t size)
 
 void *gpi_meta_zalloc(size_t size, int nid)
 {
-	return size ? calloc(1, size) : NULL;
+	return size && machine_can_hold(size) ? calloc(1, size) : NULL;
 }
 
 void gpi_meta_free(void *ptr, size_t size)

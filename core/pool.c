@@ -6,9 +6,9 @@
  * at the head of a singly linked list and freed only by gen_pool_destroy(),
  * so readers walk the list with an acquire load of the head and need no
  * lock.  Writers (gen_pool_add_owner) serialise on add_lock to check for
- * overlap.  Allocation claims bit runs with CAS (bitmap.h) and retries on
- * conflict; free verifies the range is exactly one live allocation before
- * releasing it.
+ * overlap.  Allocation claims unit runs with CAS (bounds.h) and retries on
+ * conflict; free checks that the range is exactly one live allocation and
+ * releases it in one CAS (bounds.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "pool_internal.h"
+#include "search.h"
 
 /* A claim that fails this often in a row at one chunk gives up on it:
  * only a user algorithm returning busy runs can get here. */
@@ -30,66 +32,27 @@ static size_t unit_of(const struct gen_pool *pool)
 }
 
 /* Units needed for @size bytes, or 0 if @size is 0 or rounding overflows. */
-static unsigned long units_for(const struct gen_pool *pool, size_t size)
+unsigned long gpi_units_for(const struct gen_pool *pool, size_t size)
 {
 	size_t unit = unit_of(pool);
 
 	if (size == 0 || size > SIZE_MAX - (unit - 1))
 		return 0;
-	return (size + unit - 1) >> pool->min_alloc_order;
+	return gpi_shift_round_up(size, (unsigned)pool->min_alloc_order);
 }
 
-struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr)
+size_t gpi_chunk_avail(const struct gp_chunk *c)
 {
-	struct gp_chunk *c;
+	long used = 0;
 
-	for (c = gpi_first_chunk(pool); c; c = c->next)
-		if (addr >= c->pub.start_addr && addr <= c->pub.end_addr)
-			return c;
-	return NULL;
-}
-
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units)
-{
-	unsigned long size = 2 * c->nbits, first, last;
-
-	for (first = gpi_find_next_bit(c->bounds, size, 2 * from); first < size;
-	     first = gpi_find_next_bit(c->bounds, size, first + 1)) {
-		if (first % 2)
-			continue;	/* a last mark without its first: racing */
-		last = gpi_find_next_bit(c->bounds, size, first + 1);
-		if (last >= size)
-			return false;
-		*bit = first / 2;
-		*units = (last - first + 1) / 2;
-		return true;
-	}
-	return false;
-}
-
-/* Set (@on) or clear both bounds marks of [@bit, @bit + @nr). */
-static void mark_bounds(struct gp_chunk *c, unsigned long bit,
-			unsigned long nr, bool on)
-{
-	unsigned long first = 2 * bit, last = 2 * (bit + nr - 1) + 1;
-	unsigned long fw = first / GP_WORD_BITS, lw = last / GP_WORD_BITS;
-	unsigned long fm = 1UL << (first % GP_WORD_BITS);
-	unsigned long lm = 1UL << (last % GP_WORD_BITS);
-
-	if (fw == lw) {
-		fm |= lm;
-		lm = 0;
-	}
-	if (on) {
-		__atomic_fetch_or(&c->bounds[fw], fm, __ATOMIC_RELEASE);
-		if (lm)
-			__atomic_fetch_or(&c->bounds[lw], lm, __ATOMIC_RELEASE);
-	} else {
-		__atomic_fetch_and(&c->bounds[fw], ~fm, __ATOMIC_RELEASE);
-		if (lm)
-			__atomic_fetch_and(&c->bounds[lw], ~lm, __ATOMIC_RELEASE);
-	}
+	for (int s = 0; s <= GP_THREAD_SLOTS; s++)
+		used += __atomic_load_n(&c->used[s].bytes, __ATOMIC_RELAXED);
+	/* The slots are read one after another: while threads churn, the
+	 * sum can stray past either end; a snapshot stays in range. */
+	if (used < 0)
+		return gpi_chunk_size(c);
+	return (size_t)used > gpi_chunk_size(c) ? 0
+						 : gpi_chunk_size(c) - (size_t)used;
 }
 
 bool gpi_pool_busy(const struct gen_pool *pool)
@@ -97,8 +60,7 @@ bool gpi_pool_busy(const struct gen_pool *pool)
 	const struct gp_chunk *c;
 
 	for (c = gpi_first_chunk(pool); c; c = c->next)
-		if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) !=
-		    gpi_chunk_size(c))
+		if (gpi_chunk_avail(c) != gpi_chunk_size(c))
 			return true;
 	return false;
 }
@@ -130,8 +92,9 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 /* Free a chunk's metadata. */
 static void free_chunk(struct gp_chunk *c)
 {
-	gpi_meta_free(c->map, gpi_chunk_map_words(c->nbits) *
-			      sizeof(unsigned long));
+	gpi_meta_free(c->um, gpi_umap_words(c->nbits) * sizeof(unsigned long));
+	gpi_meta_free(c->view, gpi_bitmap_words(c->nbits) *
+			       sizeof(unsigned long));
 	gpi_meta_free(c->hints.cls, gpi_hint_bytes(c->nbits));
 	gpi_meta_free(c, sizeof(*c));
 }
@@ -144,6 +107,7 @@ void gpi_pool_release(struct gen_pool *pool)
 		next = c->next;
 		free_chunk(c);
 	}
+	gpi_stats_drop_printers(pool);
 	pthread_mutex_destroy(&pool->add_lock);
 	gpi_meta_strfree(pool->name);
 	gpi_meta_free(pool, sizeof(*pool));
@@ -217,12 +181,12 @@ static const char *bad_chunk(const struct gen_pool *pool, unsigned long virt,
 {
 	if (size == 0)
 		return "size is 0";
-	if (size & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(size, unit_of(pool)))
 		return "size is not a multiple of the pool's unit";
 	if (virt == 0)
 		return "address 0 is the allocation failure value";
 	/* The alignment arithmetic (as the kernel's) assumes it. */
-	if (virt & (unit_of(pool) - 1))
+	if (!gpi_is_aligned(virt, unit_of(pool)))
 		return "address is not a multiple of the pool's unit";
 	if (size - 1 > ULONG_MAX - virt)
 		return "range wraps around the address space";
@@ -237,9 +201,10 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 				 phys_addr_t phys, size_t size, int nid,
 				 void *owner)
 {
+	static unsigned long serials;	/* atomic */
 	const char *why;
 	struct gp_chunk *c;
-	unsigned long nbits, words;
+	unsigned long nbits;
 	uint16_t *hints;
 	int ret = 0;
 
@@ -255,23 +220,21 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		return -EINVAL;
 	}
 	nbits = size >> pool->min_alloc_order;
-	words = gpi_bitmap_words(nbits);
 	c = gpi_meta_zalloc(sizeof(*c), nid);
 	if (!c)
 		return -ENOMEM;
 	c->nbits = nbits;
-	c->map = gpi_meta_zalloc(gpi_chunk_map_words(nbits) *
-				 sizeof(unsigned long), nid);
+	c->um = gpi_meta_zalloc(gpi_umap_words(nbits) * sizeof(unsigned long),
+				nid);
 	hints = gpi_meta_zalloc(gpi_hint_bytes(nbits), nid);
-	if (!c->map || !hints) {
+	if (!c->um || !hints) {
 		gpi_meta_free(hints, gpi_hint_bytes(nbits));
 		c->hints.cls = NULL;
 		free_chunk(c);
 		return -ENOMEM;
 	}
 	gpi_hints_init(&c->hints, hints, nbits);
-	c->bounds = c->map + words;
-	c->avail = size;
+	c->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
 	c->pub.phys_addr = phys;
@@ -309,51 +272,85 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
 
 /* --------------------------------------------------------- allocation */
 
-/* Try to place @nr units in @chunk with @algo; returns the first bit or
- * ULONG_MAX.  Marks the allocation's boundaries on success. */
-static unsigned long alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
-				    unsigned long nr, genpool_algo_t algo,
-				    void *data)
-{
-	unsigned long bit = 0, tries;
-
-	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
-		bit = gpi_algo_run(pool, c, algo, data, bit, nr);
-		/* A user algorithm may return anything: check the run fits. */
-		if (bit >= c->nbits || nr > c->nbits - bit)
-			return ULONG_MAX;
-		if (gpi_bitmap_claim(c->map, bit, nr)) {
-			gpi_hints_claimed(&c->hints, c->map, c->nbits, bit, nr);
-			mark_bounds(c, bit, nr, true);
-			return bit;
-		}
-		/* The claim may have set and rolled back some words: others
-		 * saw those units busy and announced shorter holes, so the
-		 * hole they belong to again must be announced, as a free's. */
-		gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
-	}
-	return ULONG_MAX;
-}
+/* Claims a thread makes after contention before it tries the chunk's
+ * true first fit again. */
+#define GP_CALM_CLAIMS 1024UL
+/* Units per cache line of unit map: the granule threads are spread over. */
+#define GP_LINE_UNITS (GP_CACHE_LINE / sizeof(unsigned long) * GP_UNITS_PER_WORD)
 
 /*
- * Can @c hold @nr units (@bytes)?  Screen by the rounded size (the kernel
- * compared the unrounded one and searched chunks that cannot fit) and, on
- * the engine, by the largest hole class present: free bytes alone say
- * nothing about a fragmented chunk.  The reference path keeps the
- * kernel's free-bytes screen only, as the baseline.
+ * The calling thread lost a CAS at unit @bit of @c: from now on its first
+ * fits in @c start past that cache line, on a line of their own (one per
+ * thread slot), instead of racing the other threads for the same first
+ * hole.  A thread that never meets contention keeps the exact first fit.
  */
-static bool chunk_may_fit(const struct gp_chunk *c, size_t bytes,
-			  unsigned long nr)
+unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit)
 {
-	if (__atomic_load_n(&c->avail, __ATOMIC_RELAXED) < bytes)
-		return false;
-	return gpi_search_path() == GP_SEARCH_REFERENCE ||
-	       gpi_hints_may_fit(&c->hints, nr);
+	unsigned long line = bit / GP_LINE_UNITS + 1 +
+			     (unsigned long)gpi_thread_slot();
+	unsigned long start = line * GP_LINE_UNITS;
+
+	if (start >= c->nbits)
+		start = 0;
+	gpi_self.chunk = c->serial;
+	gpi_self.start = start;
+	gpi_self.calm = 0;
+	return start;
+}
+
+unsigned long gpi_first_fit_start(const struct gp_chunk *c)
+{
+	if (__builtin_expect(gpi_self.chunk != c->serial, 1))
+		return 0;
+	if (++gpi_self.calm > GP_CALM_CLAIMS)
+		gpi_self.chunk = 0;	/* calm again: back to the true first fit */
+	return gpi_self.start;
+}
+
+unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
+				 unsigned long nr, genpool_algo_t algo,
+				 void *data)
+{
+	bool forward = gpi_algo_first_fit_family(algo), contended;
+	unsigned long start = forward ? gpi_first_fit_start(c) : 0, bit, tries;
+
+	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
+		bit = gpi_algo_run(pool, c, algo, data, start, nr);
+		/* A user algorithm may return anything: check the run fits. */
+		if (bit >= c->nbits || nr > c->nbits - bit) {
+			/* Nothing past a thread's own start: the whole chunk. */
+			if (forward && start) {
+				start = 0;
+				continue;
+			}
+			return GPI_NO_FIT;
+		}
+		contended = false;
+		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
+			if (contended && forward)
+				gpi_move_past(c, bit);
+			gpi_view_update(c, bit, nr, true);
+			gpi_hints_claimed(&c->hints, c->um, c->nbits, bit, nr);
+			return bit;
+		}
+		/* A claim across words may have set and rolled back some:
+		 * others saw those units busy and announced shorter holes, so
+		 * the hole they belong to again must be announced, as a
+		 * free's. */
+		if (!gpi_umap_one_word(bit, nr))
+			gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
+		if (!gpi_algo_builtin(algo))
+			gpi_view_resync(c, bit, nr);
+		/* The kernel asks again from the lost bit; the first-fit
+		 * family moves past the contended line. */
+		start = forward ? gpi_move_past(c, bit) : bit;
+	}
+	return GPI_NO_FIT;
 }
 
 /* Count a failed allocation on @pool (the failure path only: no shared
  * cache line on the success path). */
-static void count_failure(struct gen_pool *pool)
+void gpi_count_failure(struct gen_pool *pool)
 {
 	if (pool)
 		__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
@@ -365,7 +362,6 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 {
 	struct gp_chunk *c;
 	unsigned long nr, bit;
-	size_t bytes;
 
 	if (addr)
 		*addr = 0;
@@ -373,29 +369,31 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 		*owner = NULL;
 	if (!pool || !addr)
 		return -EINVAL;
-	nr = units_for(pool, size);
+	nr = gpi_units_for(pool, size);
 	if (!nr) {
-		count_failure(pool);
+		gpi_count_failure(pool);
 		return -EINVAL;
 	}
 	if (!algo) {
 		algo = pool->algo;
 		data = pool->data;
 	}
-	bytes = (size_t)nr << pool->min_alloc_order;
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
-		if (!chunk_may_fit(c, bytes, nr))
+		/* Screened by the largest hole class present, on every path:
+		 * free bytes alone say nothing about a fragmented chunk (and
+		 * the kernel compared the unrounded size with them). */
+		if (!gpi_hints_may_fit(&c->hints, nr))
 			continue;
-		bit = alloc_in_chunk(pool, c, nr, algo, data);
-		if (bit == ULONG_MAX)
+		bit = gpi_alloc_in_chunk(pool, c, nr, algo, data);
+		if (bit == GPI_NO_FIT)
 			continue;
-		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
+		gpi_used_add(c, (long)(nr << pool->min_alloc_order));
 		*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
 		if (owner)
 			*owner = c->pub.owner;
 		return 0;
 	}
-	count_failure(pool);
+	gpi_count_failure(pool);
 	return -ENOMEM;
 }
 
@@ -420,7 +418,7 @@ GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
 	if (!algo) {
 		if (owner)
 			*owner = NULL;
-		count_failure(pool);
+		gpi_count_failure(pool);
 		errno = EINVAL;
 		return 0;
 	}
@@ -472,8 +470,8 @@ GP_EXPORT void *gen_pool_dma_alloc_align(struct gen_pool *pool, size_t size,
 {
 	struct genpool_data_align data = { .align = align };
 
-	if (align <= 0 || (align & (align - 1))) {
-		count_failure(pool);
+	if (align <= 0 || !gpi_is_pow2((unsigned long)align)) {
+		gpi_count_failure(pool);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -511,42 +509,18 @@ GP_EXPORT void *gen_pool_dma_zalloc_align(struct gen_pool *pool, size_t size,
 
 /* --------------------------------------------------------------- free */
 
-/*
- * Check that [bit, bit + nr) of @c is exactly one live allocation.
- * Returns 0 or the negative errno gp_free_checked() documents.
- */
-static int check_exact_allocation(const struct gp_chunk *c, unsigned long bit,
-				  unsigned long nr)
-{
-	if (!gpi_bitmap_all_set(c->map, bit, nr))
-		return -EALREADY;
-	/* Its first mark, its last mark, and no mark in between: the marks
-	 * between 2 * bit and 2 * (bit + nr - 1) + 1 are the interior's. */
-	if (!gpi_bitmap_test(c->bounds, 2 * bit) ||
-	    !gpi_bitmap_test(c->bounds, 2 * (bit + nr - 1) + 1) ||
-	    gpi_bitmap_any_set(c->bounds, 2 * bit + 1, 2 * nr - 2))
-		return -EBADSLT;
-	return 0;
-}
-
-/* The whole free path; on error fills @why and changes nothing. */
-static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
-		      void **owner, const char **why)
+int gpi_locate_range(const struct gen_pool *pool, unsigned long addr,
+		     size_t size, struct gp_chunk **chunk, unsigned long *bit,
+		     unsigned long *nr, const char **why)
 {
 	struct gp_chunk *c;
-	unsigned long nr, bit;
-	size_t bytes;
-	bool released;
-	int ret;
 
-	if (owner)
-		*owner = NULL;
 	if (!pool) {
 		*why = "NULL pool";
 		return -EINVAL;
 	}
-	nr = units_for(pool, size);
-	if (!nr) {
+	*nr = gpi_units_for(pool, size);
+	if (!*nr) {
 		*why = size ? "size overflows when rounded to units" : "size is 0";
 		return -EINVAL;
 	}
@@ -555,42 +529,55 @@ static int free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		*why = "no chunk of the pool holds this address";
 		return -EFAULT;
 	}
-	if ((addr - c->pub.start_addr) & (unit_of(pool) - 1)) {
+	if (!gpi_is_aligned(addr - c->pub.start_addr, unit_of(pool))) {
 		*why = "address is not on a unit boundary of its chunk";
 		return -EINVAL;
 	}
-	bit = (addr - c->pub.start_addr) >> pool->min_alloc_order;
-	if (nr > c->nbits - bit) {
+	*bit = (addr - c->pub.start_addr) >> pool->min_alloc_order;
+	if (*nr > c->nbits - *bit) {
 		*why = "range runs past the end of its chunk";
 		return -ERANGE;
 	}
-	bytes = (size_t)nr << pool->min_alloc_order;
-	ret = check_exact_allocation(c, bit, nr);
+	*chunk = c;
+	return 0;
+}
+
+const char *gpi_inexact_why(int err)
+{
+	return err == -EALREADY ?
+	       "part of the range is not allocated (double free?)" :
+	       "range is allocated but is not exactly one allocation "
+	       "(wrong size or interior address)";
+}
+
+/* The whole free path; on error fills @why and changes nothing. */
+int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
+		   void **owner, const char **why)
+{
+	struct gp_chunk *c;
+	unsigned long nr, bit;
+	int ret;
+
+	if (owner)
+		*owner = NULL;
+	ret = gpi_locate_range(pool, addr, size, &c, &bit, &nr, why);
+	if (ret)
+		return ret;
+	ret = gpi_umap_free(c->um, c->nbits, bit, nr);
 	if (ret) {
-		*why = ret == -EALREADY ?
-		       "part of the range is not allocated (double free?)" :
-		       "range is allocated but is not exactly one allocation "
-		       "(wrong size or interior address)";
+		*why = gpi_inexact_why(ret);
 		return ret;
 	}
-	mark_bounds(c, bit, nr, false);
-	/* Credit avail before the units can be claimed again, so that a
-	 * racing allocation's debit never takes it below zero. */
-	__atomic_fetch_add(&c->avail, bytes, __ATOMIC_RELAXED);
-	released = gpi_bitmap_release(c->map, bit, nr);
-	gpi_hints_released(&c->hints, c->map, c->nbits, bit, nr);
-	if (!released) {
-		__atomic_fetch_sub(&c->avail, bytes, __ATOMIC_RELAXED);
-		*why = "range was freed concurrently by another thread";
-		return -EALREADY;
-	}
+	gpi_view_update(c, bit, nr, false);
+	gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
+	gpi_used_add(c, -(long)(nr << pool->min_alloc_order));
 	if (owner)
 		*owner = c->pub.owner;
 	return 0;
 }
 
-/* Map a free_range() errno to the misuse kind it reports. */
-static enum gp_misuse_kind free_misuse_kind(int err)
+/* Map a gpi_free_range() errno to the misuse kind it reports. */
+enum gp_misuse_kind gpi_free_misuse_kind(int err)
 {
 	switch (err) {
 	case -EFAULT:
@@ -611,17 +598,17 @@ GP_EXPORT int gp_free_checked(struct gen_pool *pool, unsigned long addr,
 {
 	const char *why;
 
-	return free_range(pool, addr, size, owner, &why);
+	return gpi_free_range(pool, addr, size, owner, &why);
 }
 
 GP_EXPORT void gen_pool_free_owner(struct gen_pool *pool, unsigned long addr,
 				   size_t size, void **owner)
 {
 	const char *why = NULL;
-	int ret = free_range(pool, addr, size, owner, &why);
+	int ret = gpi_free_range(pool, addr, size, owner, &why);
 
 	if (ret)
-		gpi_report(pool, free_misuse_kind(ret), addr, size,
+		gpi_report(pool, gpi_free_misuse_kind(ret), addr, size,
 			   "gen_pool_free: %s", why);
 }
 
@@ -629,50 +616,6 @@ GP_EXPORT void gen_pool_free(struct gen_pool *pool, unsigned long addr,
 			     size_t size)
 {
 	gen_pool_free_owner(pool, addr, size, NULL);
-}
-
-/* ---------------------------------------------------------------- bulk */
-
-GP_EXPORT size_t gp_alloc_bulk(struct gen_pool *pool, size_t size,
-			       unsigned long *addrs, size_t n)
-{
-	size_t done = 0;
-
-	if (!pool || !addrs) {
-		errno = EINVAL;
-		return 0;
-	}
-	for (; done < n; done++) {
-		int ret = gp_alloc_checked(pool, size, NULL, NULL, &addrs[done],
-					   NULL);
-
-		if (ret) {
-			errno = -ret;
-			break;
-		}
-	}
-	return done;
-}
-
-GP_EXPORT int gp_free_bulk(struct gen_pool *pool, const unsigned long *addrs,
-			   size_t n, size_t size)
-{
-	int first = 0;
-
-	if (!pool || (!addrs && n))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		const char *why = NULL;
-		int ret = free_range(pool, addrs[i], size, NULL, &why);
-
-		if (!ret)
-			continue;
-		if (!first)
-			first = ret;
-		gpi_report(pool, free_misuse_kind(ret), addrs[i], size,
-			   "gp_free_bulk: %s", why);
-	}
-	return first;
 }
 
 /* ------------------------------------------------------------ queries */
@@ -709,10 +652,13 @@ GP_EXPORT int gen_pool_has_addr(struct gen_pool *pool, unsigned long start,
 {
 	const struct gp_chunk *c;
 
-	if (!pool || size == 0)
+	if (!pool)
 		return 0;
 	c = gpi_chunk_of(pool, start);
-	return c && size - 1 <= c->pub.end_addr - start;
+	/* As the kernel, an empty range at an address a chunk holds is
+	 * held; unlike it, a range that wraps around the address space is
+	 * not (docs/guide.md, section 13). */
+	return c && (size == 0 || size - 1 <= c->pub.end_addr - start);
 }
 
 GP_EXPORT int addr_in_gen_pool(struct gen_pool *pool, unsigned long start,
@@ -729,7 +675,7 @@ GP_EXPORT size_t gen_pool_avail(struct gen_pool *pool)
 	if (!pool)
 		return 0;
 	for (c = gpi_first_chunk(pool); c; c = c->next)
-		avail += __atomic_load_n(&c->avail, __ATOMIC_RELAXED);
+		avail += gpi_chunk_avail(c);
 	return avail;
 }
 
@@ -747,8 +693,7 @@ GP_EXPORT size_t gen_pool_size(struct gen_pool *pool)
 
 GP_EXPORT size_t gp_chunk_avail(const struct gen_pool_chunk *chunk)
 {
-	return chunk ? __atomic_load_n(&gpi_chunk(chunk)->avail,
-				       __ATOMIC_RELAXED) : 0;
+	return chunk ? gpi_chunk_avail(gpi_chunk(chunk)) : 0;
 }
 
 GP_EXPORT int gp_min_alloc_order(const struct gen_pool *pool)

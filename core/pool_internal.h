@@ -2,17 +2,14 @@
 /*
  * core/pool_internal.h - the pool and chunk structures shared by core/.
  *
- * Each chunk carries two bitmaps:
- *   map    - 1 bit per unit, 1 = busy; the kernel's bitmap, handed to
- *            algorithms;
- *   bounds - 2 bits per unit: bit 2u = unit u is the first unit of a live
- *            allocation, bit 2u + 1 = unit u is its last unit.
- * Interleaving the two marks puts both ends of a small allocation in one
- * word, so one atomic OR marks it and one atomic AND unmarks it.  Marks
- * are set after a run is claimed and cleared before it is released, so a
- * correct free only ever inspects bits of its own allocation; that is what
- * lets free() tell a double free, a wrong size and an interior address
- * apart without false alarms under concurrency.
+ * Each chunk carries its unit map (bitmap.h: busy bits and start marks,
+ * two bits per unit), the engine's hole classes (hints.h, 1/32 bit per
+ * unit) and, only once a user's own algorithm has run on it, a plain
+ * kernel-layout view of its busy bits for that algorithm (view.c).
+ *
+ * What every operation reads (addresses, sizes, pointers) is kept apart
+ * from what operations write: the byte counters, one cache line per
+ * thread slot (thread_slot.h), and the hint counters (hints.h).
  */
 #ifndef GENPOOL_CORE_POOL_INTERNAL_H
 #define GENPOOL_CORE_POOL_INTERNAL_H
@@ -23,27 +20,36 @@
 
 #include "genpool/genalloc.h"
 #include "bitmap.h"
-#include "search.h"
+#include "export.h"
+#include "hints.h"
+#include "thread_slot.h"
 
-#if defined(__GNUC__)
-#define GP_EXPORT __attribute__((visibility("default")))
-#else
-#define GP_EXPORT
-#endif
+#define GP_CACHE_LINE 64
+
+/* Bytes a thread slot took from a chunk (negative: it freed more than it
+ * took); its own cache line. */
+struct gp_used {
+	long bytes;
+	char pad[GP_CACHE_LINE - sizeof(long)];
+};
 
 struct gp_chunk {
 	struct gen_pool_chunk pub;	/* what users see; first member */
 	struct gp_chunk *next;		/* older chunk; immutable once published */
 	unsigned long nbits;		/* units in the chunk */
-	size_t avail;			/* free bytes; atomic */
-	unsigned long *map;
-	unsigned long *bounds;
+	unsigned long *um;		/* unit map */
+	unsigned long serial;		/* names the chunk for thread hints */
+	unsigned long *view;		/* plain view for user algorithms, or
+					 * NULL; atomic (view.c) */
+	bool view_ready;		/* atomic: the view is in step */
 	struct gp_hints hints;		/* the engine's per-block hints */
+	char pad[GP_CACHE_LINE];
+	struct gp_used used[GP_THREAD_SLOTS + 1];
 };
 
 struct gen_pool {
+	/* read by every operation */
 	struct gp_chunk *chunks;	/* newest first; atomic (acquire/release) */
-	pthread_mutex_t add_lock;	/* serialises writers of @chunks */
 	int min_alloc_order;
 	int nid;
 	genpool_algo_t algo;
@@ -52,8 +58,12 @@ struct gen_pool {
 	int policy;			/* enum gp_misuse_policy; atomic */
 	gp_misuse_handler_t handler;
 	void *handler_arg;
-	uint64_t failures;		/* atomic; only the failure path writes */
 	struct gp_device *device;	/* set when a device owns the pool */
+	struct gp_stats_printer *printers; /* gp_stats_add_printer() */
+	char pad0[GP_CACHE_LINE];
+	pthread_mutex_t add_lock;	/* serialises writers of @chunks */
+	char pad1[GP_CACHE_LINE];
+	uint64_t failures;		/* atomic; only the failure path writes */
 };
 
 /* Container of a public chunk view. */
@@ -69,7 +79,16 @@ static inline struct gp_chunk *gpi_first_chunk(const struct gen_pool *pool)
 }
 
 /* The chunk holding @addr, or NULL. */
-struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool, unsigned long addr);
+static inline struct gp_chunk *gpi_chunk_of(const struct gen_pool *pool,
+					    unsigned long addr)
+{
+	struct gp_chunk *c;
+
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		if (addr - c->pub.start_addr <= c->pub.end_addr - c->pub.start_addr)
+			return c;
+	return NULL;
+}
 
 /* Bytes in @chunk. */
 static inline size_t gpi_chunk_size(const struct gp_chunk *chunk)
@@ -77,25 +96,74 @@ static inline size_t gpi_chunk_size(const struct gp_chunk *chunk)
 	return chunk->pub.end_addr - chunk->pub.start_addr + 1;
 }
 
+/* Free bytes of @c: a snapshot, exact when the chunk is quiet. */
+size_t gpi_chunk_avail(const struct gp_chunk *c);
+
+/*
+ * Count @delta bytes taken (or, negative, given back) by the calling
+ * thread.  A thread owns its slot, so the add needs no lock; on x86-64 it
+ * is one instruction, so a signal handler that allocates cannot tear it.
+ */
+static inline void gpi_used_add(struct gp_chunk *c, long delta)
+{
+	int s = gpi_thread_slot();
+	long *p = &c->used[s].bytes;
+
+	if (s == GP_THREAD_SLOTS) {
+		__atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
+		return;
+	}
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta));
+#else
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
+			 __ATOMIC_RELAXED);
+#endif
+}
+
+/* Is @algo first fit, first fit aligned or order-aligned (placements that
+ * move forward: a later call never lands below an earlier one)? */
+bool gpi_algo_first_fit_family(genpool_algo_t algo);
+
+/* Is @algo one of the five built-in algorithms? */
+bool gpi_algo_builtin(genpool_algo_t algo);
+
+/* The alignment a first-fit-family @algo searches @c with for @nr units
+ * (mask and offset, in units, as gpi_engine_find() takes them); false if
+ * its data makes every search fail. */
+bool gpi_algo_forward_align(const struct gen_pool *pool,
+			    const struct gp_chunk *c, genpool_algo_t algo,
+			    void *data, unsigned long nr,
+			    unsigned long *align_mask,
+			    unsigned long *align_offset);
+
 /* Run @algo on @c from bit @start for @nr units; built-in algorithms run
- * on the search engine (core/algorithms.c). */
+ * on the search engine (core/algorithms.c).  GPI_NO_FIT if none. */
 unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,
 			   genpool_algo_t algo, void *data,
 			   unsigned long start, unsigned long nr);
 
-/* Words of metadata behind a chunk's map and bounds. */
-static inline unsigned long gpi_chunk_map_words(unsigned long nbits)
-{
-	return gpi_bitmap_words(nbits) + gpi_bitmap_words(2 * nbits);
-}
+/* The plain view of @c for a user's algorithm (view.c): made on first
+ * use, then kept in step.  NULL if it cannot be allocated. */
+unsigned long *gpi_view_get(struct gp_chunk *c);
 
-/*
- * The next live allocation of @c at or after unit @from, as far as the
- * bounds say: its first unit in *@bit and its length in *@units.  Returns
- * false when there is none.
- */
-bool gpi_next_allocation(const struct gp_chunk *c, unsigned long from,
-			 unsigned long *bit, unsigned long *units);
+/* Bring the view's words over [@bit, @bit + @nr) in step with the unit
+ * map (a claim from what the view showed failed). */
+void gpi_view_resync(struct gp_chunk *c, unsigned long bit, unsigned long nr);
+
+/* After [@bit, @bit + @nr) was claimed (@busy) or released in the unit
+ * map: the same in the view, if there is one. */
+void gpi_view_change(struct gp_chunk *c, unsigned long bit, unsigned long nr,
+		     bool busy);
+
+static inline void gpi_view_update(struct gp_chunk *c, unsigned long bit,
+				   unsigned long nr, bool busy)
+{
+	/* seq_cst: ordered after the unit map RMW (view.c). */
+	if (__builtin_expect(__atomic_load_n(&c->view, __ATOMIC_SEQ_CST) !=
+			     NULL, 0))
+		gpi_view_change(c, bit, nr, busy);
+}
 
 /*
  * Report misuse on @pool (may be NULL): call the handler, then abort if the
@@ -125,7 +193,36 @@ bool gpi_valid_nid(int nid);
 /* Free a pool that has no live allocations (device.c uses it too). */
 void gpi_pool_release(struct gen_pool *pool);
 
+/* Drop the printers still registered on @pool (core/stats_print.c). */
+void gpi_stats_drop_printers(struct gen_pool *pool);
+
 /* Does @pool have live allocations? */
 bool gpi_pool_busy(const struct gen_pool *pool);
+
+/* Where the calling thread's first fits in @c start (0 unless it met
+ * contention there), and the move past a contended unit @bit. */
+unsigned long gpi_first_fit_start(const struct gp_chunk *c);
+unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit);
+
+/* The allocation and free paths that gp_alloc_bulk()/gp_free_bulk()
+ * (bulk.c) share with the single calls (pool.c). */
+unsigned long gpi_units_for(const struct gen_pool *pool, size_t size);
+unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
+				 unsigned long nr, genpool_algo_t algo,
+				 void *data);
+/* Find the chunk, first unit and unit count of a free of [@addr, +@size)
+ * and check they make sense (pool, size, chunk, unit boundary, inside the
+ * chunk).  0, or the errno gp_free_checked() gives, with @why set. */
+int gpi_locate_range(const struct gen_pool *pool, unsigned long addr,
+		     size_t size, struct gp_chunk **chunk, unsigned long *bit,
+		     unsigned long *nr, const char **why);
+
+/* What a -EALREADY or -EBADSLT from the unit map means, in words. */
+const char *gpi_inexact_why(int err);
+
+int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
+		   void **owner, const char **why);
+enum gp_misuse_kind gpi_free_misuse_kind(int err);
+void gpi_count_failure(struct gen_pool *pool);
 
 #endif /* GENPOOL_CORE_POOL_INTERNAL_H */

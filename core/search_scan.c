@@ -14,16 +14,36 @@
 #include <string.h>
 
 #include "bitmap.h"
-#include "pool_internal.h"
+#include "export.h"
 #include "search.h"
 
-/* 8 bytes of @p as a word (unaligned). */
+/*
+ * Masks @p[0..3] as one word, mask i in bits 16i..16i+15.  Each is read
+ * with a relaxed atomic load: announce() and repair_block() store masks
+ * while searches read them, and a plain read racing with those stores is
+ * a data race in C11 (undefined; the compiler may tear or repeat it).  A
+ * relaxed load is all a search needs: every mask is a hint, read alone,
+ * and the claim's CAS on the bitmap decides.
+ *
+ * The AVX2 and AVX-512 kernels below read the same masks with one vector
+ * load (C has no atomic vector load).  What they need is the same: each
+ * 16-bit lane a value some store wrote, lanes independent.  x86-64 gives
+ * that: the intrinsic is one vmovdqu, and a 2-byte-aligned lane never
+ * crosses a cache line, so the hardware never tears it.  (ThreadSanitizer
+ * does not instrument loads wider than 16 bytes, so it cannot check those
+ * kernels; the word kernel is the one it sees.)
+ */
+static inline unsigned long load_mask(const uint16_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
 static unsigned long load8(const uint16_t *p)
 {
-	unsigned long w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
+	/* Spelt out: a loop here is not unrolled and costs a variable
+	 * shift per mask. */
+	return load_mask(p) | load_mask(p + 1) << 16 | load_mask(p + 2) << 32 |
+	       load_mask(p + 3) << 48;
 }
 
 unsigned long gpi_scan_word(const struct gp_hints *h, unsigned long from,

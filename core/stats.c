@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "pool_internal.h"
 
 GP_EXPORT long gp_for_each_allocation(struct gen_pool *pool,
@@ -24,7 +25,8 @@ GP_EXPORT long gp_for_each_allocation(struct gen_pool *pool,
 	if (!pool)
 		return -EINVAL;
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
-		for (bit = 0; gpi_next_allocation(c, bit, &bit, &units);
+		for (bit = 0; gpi_next_allocation(c->um, c->nbits, bit, &bit,
+						  &units);
 		     bit += units) {
 			if (func)
 				func(pool, c->pub.start_addr +
@@ -48,8 +50,8 @@ GP_EXPORT int gp_get_stats(struct gen_pool *pool, struct gp_stats *st)
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
 		st->chunks++;
 		st->size += gpi_chunk_size(c);
-		st->avail += __atomic_load_n(&c->avail, __ATOMIC_RELAXED);
-		run = (size_t)gpi_largest_zero_run(c->map, c->nbits)
+		st->avail += gpi_chunk_avail(c);
+		run = (size_t)gpi_ulargest_free_run(c->um, c->nbits)
 		      << pool->min_alloc_order;
 		if (run > st->largest_free)
 			st->largest_free = run;

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/stats.h>
 
 #define ORDER		6			/* 64-byte units */
 #define UNIT		(1UL << ORDER)
@@ -394,6 +395,14 @@ int main(void)
 	       st.avail, st.largest_free);
 	EXPECT(st.failures == 1 && st.chunks == 2);
 	EXPECT(st.in_use == st.size - st.avail);
+	printf("  gp_stats_print(pool, stdout, 0): the same, per chunk, and the\n"
+	       "  free holes by size class, as a table:\n\n");
+	fflush(stdout);
+	EXPECT(gp_stats_print(pool, stdout, 0) == 0);
+	printf("\n  ... and for programs, GP_STATS_JSON (here without the chunks\n"
+	       "  and holes, GP_STATS_NO_CHUNKS | GP_STATS_NO_HOLES):\n\n");
+	EXPECT(gp_stats_print(pool, stdout, GP_STATS_JSON | GP_STATS_NO_CHUNKS |
+			      GP_STATS_NO_HOLES) == 0);
 
 	section("6. A bug, caught");
 	gp_set_misuse_policy(pool, GP_MISUSE_REPORT);

@@ -4,7 +4,8 @@
 
 # Build: meson, ninja, a C compiler (gcc 12) and clang 14 with its runtime
 # (sanitizers, libFuzzer).  Libraries: jemalloc (private metadata copy),
-# libfdt + dtc (device trees), libnuma, liburing.  Tests: cmocka, valgrind.
+# libfdt + dtc (device trees), libnuma, liburing.  Tests: cmocka, valgrind,
+# groff and man (the man pages are linted and read back after install).
 # Benchmarks: g++ and Google Benchmark.  The servers' real clients and
 # peers (examples/nbd, examples/kv, their tests and benchmarks): libnbd-bin
 # (nbdinfo, nbdcopy), nbdkit, qemu-utils (qemu-img, qemu-io, qemu-nbd), fio,
@@ -12,7 +13,7 @@
 GP_PACKAGES="meson ninja-build pkg-config python3 gcc g++ libc6-dev binutils
 	clang-14 libclang-rt-14-dev
 	libjemalloc-dev libfdt-dev device-tree-compiler libnuma-dev liburing-dev
-	libcmocka-dev valgrind libbenchmark-dev
+	libcmocka-dev valgrind libbenchmark-dev groff-base man-db
 	libnbd-bin nbdkit qemu-utils fio memcached libmemcached-tools"
 
 # Print the packages of GP_PACKAGES that are not installed.

@@ -201,7 +201,13 @@ void gp_cache_drain(struct gp_cache *cache);
  */
 int gp_cache_reap(struct gp_cache *cache);
 
-/** gp_cache_pool - the pool behind @cache (NULL for NULL). */
+/**
+ * gp_cache_pool - the pool behind a cache.
+ * @cache: the cache, or NULL
+ *
+ * Return: the pool @cache was created over, or NULL when @cache is NULL.
+ * Context: thread-safe, lock-free.
+ */
 struct gen_pool *gp_cache_pool(const struct gp_cache *cache);
 
 /**
@@ -297,8 +303,12 @@ struct gp_cache_stats {
 
 /**
  * gp_cache_get_stats - fill @st with a snapshot of @cache.
- * Returns 0 or -EINVAL.  Context: thread-safe; reads every active CPU's
- * counters without stopping anyone, so the figures are a snapshot.
+ * @cache: the cache
+ * @st:    receives the figures
+ *
+ * Return: 0, or -EINVAL for a NULL argument.
+ * Context: thread-safe; reads every active CPU's counters without stopping
+ * anyone, so the figures are a snapshot.
  */
 int gp_cache_get_stats(struct gp_cache *cache, struct gp_cache_stats *st);
 

@@ -19,29 +19,55 @@ extern "C" {
 /** enum gp_search_path - how the central pool searches its bitmaps. */
 enum gp_search_path {
 	GP_SEARCH_AUTO = 0,	/* the fastest path this CPU supports */
-	GP_SEARCH_REFERENCE,	/* the kernel's scalar search, no hints */
-	GP_SEARCH_WORD,		/* hints scanned a word at a time */
-	GP_SEARCH_AVX2,		/* hints scanned 32 blocks at a time */
-	GP_SEARCH_AVX512,	/* hints scanned 64 blocks at a time */
+	GP_SEARCH_REFERENCE,	/* the kernel's scalar search; hints unused */
+	GP_SEARCH_WORD,		/* hints scanned a word (4 blocks) at a time */
+	GP_SEARCH_AVX2,		/* hints scanned 16 blocks at a time */
+	GP_SEARCH_AVX512,	/* hints scanned 32 blocks at a time */
 };
 
 /**
  * gp_search_set_path - force a search path for the whole process.
  * @path: a path, or GP_SEARCH_AUTO for the fastest supported one
  *
- * Returns 0, -EINVAL for an unknown path, or -ENOTSUP if this CPU (or this
- * build) cannot run @path.  Context: thread-safe; allocations already
- * searching finish on the path they started with.
+ * Return: 0, -EINVAL for an unknown path, or -ENOTSUP if this CPU (or this
+ * build) cannot run @path.
+ *
+ * Context: thread-safe; allocations already searching finish on the path
+ * they started with.
  */
 int gp_search_set_path(enum gp_search_path path);
 
-/** gp_search_get_path - the path in force (never GP_SEARCH_AUTO). */
+/**
+ * gp_search_get_path - the search path in force.
+ *
+ * Return: the path every allocation now starts on (never GP_SEARCH_AUTO):
+ * the one forced by gp_search_set_path() or GENPOOL_SEARCH, else the
+ * fastest this CPU supports.
+ *
+ * Context: thread-safe.
+ */
 enum gp_search_path gp_search_get_path(void);
 
-/** gp_search_path_supported - 1 if this CPU and build can run @path. */
+/**
+ * gp_search_path_supported - can this CPU and build run a path?
+ * @path: a path
+ *
+ * Return: 1 if gp_search_set_path(@path) would succeed, else 0
+ * (GP_SEARCH_AUTO is always supported).
+ *
+ * Context: thread-safe.
+ */
 int gp_search_path_supported(enum gp_search_path path);
 
-/** gp_search_path_name - "reference", "word", "avx2", "avx512" or "auto". */
+/**
+ * gp_search_path_name - the name of a search path.
+ * @path: a path
+ *
+ * Return: a static string: "reference", "word", "avx2", "avx512" or "auto"
+ * (the names GENPOOL_SEARCH accepts), or "unknown".
+ *
+ * Context: thread-safe.
+ */
 const char *gp_search_path_name(enum gp_search_path path);
 
 #ifdef __cplusplus

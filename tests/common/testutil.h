@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "genpool/genalloc.h"
 #include "genpool/search.h"
@@ -22,6 +23,15 @@
 #else
 #define UNDER_VALGRIND() 0
 #endif
+
+/* Seconds on the monotonic clock. */
+static inline double test_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* The exit status meson reads as "skipped". */
 #define TEST_SKIP 77

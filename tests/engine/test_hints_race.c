@@ -60,7 +60,7 @@ static int check_sound(void)
 		unsigned long counts[GP_CLASSES] = { 0 };
 
 		gpi_hints_init(&fresh, mem, c->nbits);
-		gpi_hints_rebuild(&fresh, c->map, c->nbits);
+		gpi_hints_rebuild(&fresh, c->um, c->nbits);
 		for (unsigned long b = 0; b < c->hints.nblocks; b++) {
 			if ((c->hints.cls[b] & fresh.cls[b]) != fresh.cls[b]) {
 				if (bad++ < 5)

@@ -6,8 +6,9 @@
  * Small bitmaps (1..1100 bits, every word and block boundary) are checked
  * for every start and many run lengths and alignments; large bitmaps
  * (random, sparse, dense, phased, adversarial) for random queries.  The
- * engine must return exactly the reference's bit, or "no fit" when the
- * reference finds none; its best fit exactly the kernel's best-fit hole.
+ * engine (on the pool's unit map) must return exactly the reference's bit
+ * (on a plain bitmap of the same units), or "no fit" when the reference
+ * finds none; its best fit exactly the kernel's best-fit hole.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,46 +16,43 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "search.h"
 #include "testutil.h"
+#include "unitmap.h"
 
 static unsigned long mismatches, queries;
 
 struct bitmap_under_test {
-	unsigned long *map;
-	unsigned long nbits;
+	struct unit_maps m;
 	struct gp_hints hints;
 	uint16_t *hint_mem;
 };
 
 static void but_init(struct bitmap_under_test *b, unsigned long nbits)
 {
-	b->nbits = nbits;
-	b->map = calloc(gpi_bitmap_words(nbits) + 1, sizeof(unsigned long));
+	um_init(&b->m, nbits);
 	b->hint_mem = calloc(1, gpi_hint_bytes(nbits));
-	if (!b->map || !b->hint_mem)
+	if (!b->hint_mem)
 		abort();
 	gpi_hints_init(&b->hints, b->hint_mem, nbits);
 }
 
 static void but_free(struct bitmap_under_test *b)
 {
-	free(b->map);
+	um_free(&b->m);
 	free(b->hint_mem);
 }
 
 /* Hints for the whole bitmap after it was filled directly. */
 static void but_sync(struct bitmap_under_test *b)
 {
-	gpi_hints_rebuild(&b->hints, b->map, b->nbits);
+	gpi_hints_rebuild(&b->hints, b->m.um, b->m.nbits);
 }
 
 static void set_bit_to(struct bitmap_under_test *b, unsigned long i, int busy)
 {
-	if (busy)
-		b->map[i / GP_WORD_BITS] |= 1UL << (i % GP_WORD_BITS);
-	else
-		b->map[i / GP_WORD_BITS] &= ~(1UL << (i % GP_WORD_BITS));
+	um_set(&b->m, i, busy);
 }
 
 static const enum gp_search_path engine_paths[] = {
@@ -83,18 +81,18 @@ static void check_query(struct bitmap_under_test *b, unsigned long start,
 {
 	unsigned long want, got;
 
-	want = gpi_find_zero_area(b->map, b->nbits, start, b->nbits, nr,
+	want = gpi_find_zero_area(b->m.map, b->m.nbits, start, b->m.nbits, nr,
 				  mask, off);
 	for (size_t p = 0; p < NPATHS; p++) {
 		if (!use_path(p))
 			continue;
-		got = gpi_engine_find(&b->hints, b->map, b->nbits, start, nr,
+		got = gpi_engine_find(&b->hints, b->m.um, b->m.nbits, start, nr,
 				      mask, off);
-		if (!same_answer(want, got, b->nbits) && mismatches++ < 10)
+		if (!same_answer(want, got, b->m.nbits) && mismatches++ < 10)
 			fprintf(stderr, "MISMATCH %s path=%s nbits=%lu "
 				"start=%lu nr=%lu mask=%lu off=%lu: "
 				"reference %lu engine %lu\n", what,
-				gp_search_path_name(engine_paths[p]), b->nbits,
+				gp_search_path_name(engine_paths[p]), b->m.nbits,
 				start, nr, mask, off, want, got);
 	}
 }
@@ -106,16 +104,16 @@ static void check_best(struct bitmap_under_test *b, unsigned long nr,
 {
 	unsigned long want, got;
 
-	want = gen_pool_best_fit(b->map, b->nbits, 0, nr, NULL, NULL, 0);
+	want = gen_pool_best_fit(b->m.map, b->m.nbits, 0, nr, NULL, NULL, 0);
 	for (size_t p = 0; p < NPATHS; p++) {
 		if (!use_path(p))
 			continue;
-		got = gpi_engine_best_fit(&b->hints, b->map, b->nbits, nr);
-		if (!same_answer(want, got, b->nbits) && mismatches++ < 10)
+		got = gpi_engine_best_fit(&b->hints, b->m.um, b->m.nbits, nr);
+		if (!same_answer(want, got, b->m.nbits) && mismatches++ < 10)
 			fprintf(stderr, "MISMATCH best-fit %s path=%s "
 				"nbits=%lu nr=%lu: kernel %lu engine %lu\n",
 				what, gp_search_path_name(engine_paths[p]),
-				b->nbits, nr, want, got);
+				b->m.nbits, nr, want, got);
 	}
 }
 
@@ -126,14 +124,14 @@ static void check_best(struct bitmap_under_test *b, unsigned long nr,
  */
 static void check_hints_sound(struct bitmap_under_test *b, const char *what)
 {
-	struct bitmap_under_test fresh = { .map = b->map, .nbits = b->nbits };
+	struct bitmap_under_test fresh = { .m = b->m };
 	unsigned long counts[GP_CLASSES] = { 0 };
 	bool sound = true;
 
-	fresh.hint_mem = calloc(1, gpi_hint_bytes(b->nbits));
+	fresh.hint_mem = calloc(1, gpi_hint_bytes(b->m.nbits));
 	if (!fresh.hint_mem)
 		abort();
-	gpi_hints_init(&fresh.hints, fresh.hint_mem, b->nbits);
+	gpi_hints_init(&fresh.hints, fresh.hint_mem, b->m.nbits);
 	but_sync(&fresh);
 	for (unsigned long i = 0; i < b->hints.nblocks; i++) {
 		sound &= (b->hints.cls[i] & fresh.hints.cls[i]) ==
@@ -145,7 +143,7 @@ static void check_hints_sound(struct bitmap_under_test *b, const char *what)
 	queries++;
 	if (!sound && mismatches++ < 10)
 		fprintf(stderr, "MISMATCH hints %s nbits=%lu: kept masks miss "
-			"a hole or counters are off\n", what, b->nbits);
+			"a hole or counters are off\n", what, b->m.nbits);
 	free(fresh.hint_mem);
 }
 
@@ -164,7 +162,7 @@ static void small_bitmaps(void)
 			struct bitmap_under_test b;
 
 			but_init(&b, sizes[s]);
-			for (unsigned long i = 0; i < b.nbits; i++) {
+			for (unsigned long i = 0; i < b.m.nbits; i++) {
 				uint64_t r = test_rand(&seed);
 				int busy = pattern == 0 ? 0 :
 					   pattern == 1 ? (r % 2) :
@@ -174,14 +172,14 @@ static void small_bitmaps(void)
 				set_bit_to(&b, i, busy);
 			}
 			but_sync(&b);
-			for (unsigned long start = 0; start < b.nbits; start++)
-				for (unsigned long nr = 1; nr <= 70 && nr <= b.nbits; nr++)
+			for (unsigned long start = 0; start < b.m.nbits; start++)
+				for (unsigned long nr = 1; nr <= 70 && nr <= b.m.nbits; nr++)
 					for (size_t m = 0; m < 3; m++)
 						check_query(&b, start, nr, masks[m],
 							    nr % 3, "small");
-			for (unsigned long nr = 250; nr <= b.nbits; nr += 131)
+			for (unsigned long nr = 250; nr <= b.m.nbits; nr += 131)
 				check_query(&b, 0, nr, 0, 0, "small-long");
-			for (unsigned long nr = 1; nr <= b.nbits; nr += 1 + nr / 8)
+			for (unsigned long nr = 1; nr <= b.m.nbits; nr += 1 + nr / 8)
 				check_best(&b, nr, "small");
 			but_free(&b);
 		}
@@ -217,7 +215,7 @@ static void large_bitmaps(void)
 		} else {
 			/* adversary: holes of 255..257 and 511..513 units that
 			 * straddle block edges, separated by one busy unit */
-			memset(b.map, 0xff, gpi_bitmap_words(nbits) * 8);
+			um_fill(&b.m, 1);
 			for (unsigned long at = 300; at + 600 < nbits; at += 1400) {
 				unsigned long len = 255 + (at / 1400) % 3 +
 						    ((at / 1400) % 2) * 256;
@@ -259,7 +257,7 @@ static void edge_runs(void)
 			struct bitmap_under_test b;
 
 			but_init(&b, 4 * GP_BLOCK_BITS);
-			memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
+			um_fill(&b.m, 1);
 			for (unsigned long i = 2 * GP_BLOCK_BITS - s;
 			     i < 2 * GP_BLOCK_BITS + p; i++)
 				set_bit_to(&b, i, 0);
@@ -297,7 +295,7 @@ static void long_holes(void)
 		unsigned long at = 700;
 
 		but_init(&b, 1UL << 18);
-		memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
+		um_fill(&b.m, 1);
 		for (size_t i = 0; i < 5 && lens[t][i]; i++) {
 			for (unsigned long u = at; u < at + lens[t][i]; u++)
 				set_bit_to(&b, u, 0);
@@ -316,8 +314,8 @@ static void long_holes(void)
 	unsigned long at = 100;
 
 	but_init(&b, 1UL << 20);
-	memset(b.map, 0xff, gpi_bitmap_words(b.nbits) * 8);
-	for (unsigned long i = 0; i < 150 && at + 3000 < b.nbits; i++) {
+	um_fill(&b.m, 1);
+	for (unsigned long i = 0; i < 150 && at + 3000 < b.m.nbits; i++) {
 		unsigned long len = 1024 + (150 - i) * 13 % 700;
 
 		for (unsigned long u = at; u < at + len; u++)
@@ -343,29 +341,35 @@ static void incremental_hints(void)
 	but_init(&b, 70000);
 	for (int op = 0; op < 30000; op++) {
 		if (live < MAX_LIVE && (live == 0 || test_rand(&seed) % 100 < 55)) {
-			unsigned long at = test_rand(&seed) % b.nbits;
+			unsigned long at = test_rand(&seed) % b.m.nbits;
 			unsigned long nr = 1 + test_rand(&seed) %
 				(op % 7 ? 40 : 1500);
 
-			if (nr > b.nbits - at)
-				nr = b.nbits - at;
-			if (gpi_bitmap_claim(b.map, at, nr)) {
-				gpi_hints_claimed(&b.hints, b.map, b.nbits, at, nr);
+			if (nr > b.m.nbits - at)
+				nr = b.m.nbits - at;
+			bool contended = false;
+
+			if (gpi_umap_claim(b.m.um, at, nr, &contended)) {
+				um_mirror(&b.m, at, nr);
+				gpi_hints_claimed(&b.hints, b.m.um, b.m.nbits, at, nr);
 				live_at[live] = at;
 				live_nr[live++] = nr;
 			}
 		} else {
 			int k = (int)(test_rand(&seed) % (uint64_t)live);
 
-			gpi_bitmap_release(b.map, live_at[k], live_nr[k]);
-			gpi_hints_released(&b.hints, b.map, b.nbits, live_at[k],
+			if (gpi_umap_free(b.m.um, b.m.nbits, live_at[k], live_nr[k]) &&
+			    mismatches++ < 10)
+				fprintf(stderr, "MISMATCH free of a live run\n");
+			um_mirror(&b.m, live_at[k], live_nr[k]);
+			gpi_hints_released(&b.hints, b.m.um, b.m.nbits, live_at[k],
 					   live_nr[k]);
 			live_at[k] = live_at[--live];
 			live_nr[k] = live_nr[live];
 		}
 		if (op % 50 == 0) {
 			check_hints_sound(&b, "incremental");
-			check_query(&b, test_rand(&seed) % b.nbits,
+			check_query(&b, test_rand(&seed) % b.m.nbits,
 				    1 + test_rand(&seed) % 600, 0, 0,
 				    "incremental");
 			check_query(&b, 0, 1 + test_rand(&seed) % 1200,

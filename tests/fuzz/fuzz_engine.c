@@ -2,8 +2,9 @@
 /*
  * tests/fuzz/fuzz_engine.c - a libFuzzer target that drives the search
  * engine directly: the input is a bitmap and a list of operations; every
- * search is answered by the engine on each path the CPU runs and by the
- * reference, and the two must agree; claims and releases keep the hints
+ * search is answered by the engine (on the pool's unit map) on each path
+ * the CPU runs and by the reference (on a plain bitmap of the same units),
+ * and the two must agree; claims and releases keep the hints
  * the way the pool does, and the hints must stay sound.
  *
  * Input: 2 bytes of size (1..8192 bits), then the bitmap's bytes (as many
@@ -20,8 +21,10 @@
 #include <string.h>
 
 #include "bitmap.h"
+#include "bounds.h"
 #include "genpool/genalloc.h"
 #include "search.h"
+#include "unitmap.h"
 
 #define MAX_BITS 8192UL
 
@@ -37,11 +40,29 @@ static const enum gp_search_path engine_paths[] = {
 };
 
 struct subject {
-	unsigned long map[MAX_BITS / GP_WORD_BITS + 1];
+	unsigned long map[MAX_BITS / GP_WORD_BITS + 1];	/* plain */
+	unsigned long um[2 * (MAX_BITS / GP_WORD_BITS + 1)];	/* unit map */
 	uint16_t cls[MAX_BITS / GP_BLOCK_BITS + GP_CLASS_PAD];
 	struct gp_hints hints;
 	unsigned long nbits;
 };
+
+/* Copy the unit map's busy bits over [@at, @at + @nr) to the plain map. */
+static void mirror(struct subject *s, unsigned long at, unsigned long nr)
+{
+	struct unit_maps m = { .map = s->map, .um = s->um, .nbits = s->nbits };
+
+	um_mirror(&m, at, nr);
+}
+
+/* Release [@at, @at + @nr), all busy, whatever allocations it covers. */
+static void release_run(struct subject *s, unsigned long at, unsigned long nr)
+{
+	for (unsigned long u = at; u < at + nr; u++)
+		s->um[u / GP_UNITS_PER_WORD] &=
+			~(0x100000001UL << (u % GP_UNITS_PER_WORD));
+	mirror(s, at, nr);
+}
 
 /* Every engine path must give the reference's first fit. */
 static void check_first_fit(struct subject *s, unsigned long start,
@@ -56,7 +77,7 @@ static void check_first_fit(struct subject *s, unsigned long start,
 
 		if (gp_search_set_path(engine_paths[p]) != 0)
 			continue;
-		got = gpi_engine_find(&s->hints, s->map, s->nbits, start, nr,
+		got = gpi_engine_find(&s->hints, s->um, s->nbits, start, nr,
 				      mask, off);
 		if ((want < s->nbits) != (got < s->nbits) ||
 		    (want < s->nbits && got != want))
@@ -75,7 +96,7 @@ static void check_best_fit(struct subject *s, unsigned long nr)
 
 		if (gp_search_set_path(engine_paths[p]) != 0)
 			continue;
-		got = gpi_engine_best_fit(&s->hints, s->map, s->nbits, nr);
+		got = gpi_engine_best_fit(&s->hints, s->um, s->nbits, nr);
 		if ((want < s->nbits) != (got < s->nbits) ||
 		    (want < s->nbits && got != want))
 			abort();
@@ -88,11 +109,11 @@ static void check_sound(struct subject *s)
 	static struct subject fresh;
 	unsigned long counts[GP_CLASSES] = { 0 };
 
-	memcpy(fresh.map, s->map, sizeof(fresh.map));
+	memcpy(fresh.um, s->um, sizeof(fresh.um));
 	fresh.nbits = s->nbits;
 	memset(fresh.cls, 0, sizeof(fresh.cls));
 	gpi_hints_init(&fresh.hints, fresh.cls, s->nbits);
-	gpi_hints_rebuild(&fresh.hints, fresh.map, s->nbits);
+	gpi_hints_rebuild(&fresh.hints, fresh.um, s->nbits);
 	for (unsigned long b = 0; b < s->hints.nblocks; b++) {
 		if ((s->cls[b] & fresh.cls[b]) != fresh.cls[b])
 			abort();
@@ -108,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct subject s;
+	bool contended = false;
 	size_t bytes, at;
 
 	if (size < 2)
@@ -122,8 +144,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Bits past the end stay clear, as in a pool's bitmap. */
 	if (s.nbits % GP_WORD_BITS)
 		s.map[s.nbits / GP_WORD_BITS] &= (1UL << (s.nbits % GP_WORD_BITS)) - 1;
+	for (unsigned long u = 0; u < s.nbits; u++)
+		if (gpi_bitmap_test(s.map, u))
+			s.um[u / GP_UNITS_PER_WORD] |= 1UL << (u % GP_UNITS_PER_WORD);
 	gpi_hints_init(&s.hints, s.cls, s.nbits);
-	gpi_hints_rebuild(&s.hints, s.map, s.nbits);
+	gpi_hints_rebuild(&s.hints, s.um, s.nbits);
 
 	for (at = 2 + bytes; at + 4 <= size; at += 4) {
 		unsigned kind = data[at];
@@ -156,14 +181,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:	/* claim at start, as an allocation would */
 			if (nr <= s.nbits - start &&
-			    gpi_bitmap_claim(s.map, start, nr))
-				gpi_hints_claimed(&s.hints, s.map, s.nbits, start, nr);
+			    gpi_umap_claim(s.um, start, nr, &contended)) {
+				mirror(&s, start, nr);
+				gpi_hints_claimed(&s.hints, s.um, s.nbits, start, nr);
+			}
 			break;
 		case 4:	/* release a busy run, as a free would */
 			if (nr <= s.nbits - start &&
-			    gpi_bitmap_all_set(s.map, start, nr)) {
-				gpi_bitmap_release(s.map, start, nr);
-				gpi_hints_released(&s.hints, s.map, s.nbits,
+			    gpi_find_next_zero_bit(s.map, start + nr, start) ==
+			    start + nr) {
+				release_run(&s, start, nr);
+				gpi_hints_released(&s.hints, s.um, s.nbits,
 						   start, nr);
 			}
 			break;

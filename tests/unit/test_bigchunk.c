@@ -19,11 +19,18 @@
  *               so the 2^32-unit search is checked with gen_pool_first_fit
  *               on a bitmap of our own instead.  Skips (77) when the
  *               machine cannot reserve the metadata.
+ *   beyond-machine  a chunk whose bitmaps alone are twice the machine's
+ *               RAM and swap (2^40 bytes at order 0 needs 384 GiB on a
+ *               24 GiB machine) is refused with -ENOMEM, in every build,
+ *               and the pool is unharmed.  The jemalloc build used to
+ *               accept it (reserved, not committed) and the first heavy
+ *               use of it woke the OOM killer.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 
 #include "unit.h"
 
@@ -242,17 +249,59 @@ static int run_huge(void)
 	return ret;
 }
 
+/* ------------------------------------------- more than the machine has */
+
+/* Units of a chunk whose map and bounds (3 bits a unit) take at least
+ * twice the machine's RAM and swap: 2^40 or more, at most 2^62. */
+static unsigned long units_beyond_machine(void)
+{
+	unsigned long long machine;
+	unsigned long units = 1UL << 40;
+	struct sysinfo si;
+
+	assert_int_equal(sysinfo(&si), 0);
+	machine = ((unsigned long long)si.totalram + si.totalswap) *
+		  si.mem_unit;
+	while (units < (1UL << 62) && units / 8 * 3 < 2 * machine)
+		units *= 2;
+	return units;
+}
+
+static void test_beyond_machine(void **state)
+{
+	struct captured_misuse cap;
+	struct gen_pool *pool = ut_pool(0, &cap);
+	unsigned long units = units_beyond_machine();
+
+	assert_int_equal(gen_pool_add(pool, 1UL << 62, units, NUMA_NO_NODE),
+			 -ENOMEM);
+	assert_int_equal(gen_pool_size(pool), 0);
+	/* Nothing was kept: an ordinary chunk still goes in and works. */
+	assert_int_equal(gen_pool_add(pool, BIG_BASE, 1UL << 20, NUMA_NO_NODE),
+			 0);
+	alloc_expect(pool, 4096, gen_pool_best_fit, NULL, BIG_BASE);
+	gen_pool_free(pool, BIG_BASE, 4096);
+	assert_int_equal(cap.count, 0);
+	assert_int_equal(gp_destroy_checked(pool), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests_32g[] = {
 		cmocka_unit_test(test_32g_4g_allocations),
 		cmocka_unit_test(test_32g_algorithms),
 	};
+	const struct CMUnitTest tests_beyond[] = {
+		cmocka_unit_test(test_beyond_machine),
+	};
 
 	if (argc == 2 && strcmp(argv[1], "32g") == 0)
 		return cmocka_run_group_tests(tests_32g, NULL, NULL);
+
 	if (argc == 2 && strcmp(argv[1], "order0-4gi") == 0)
 		return run_huge();
-	fprintf(stderr, "usage: %s 32g|order0-4gi\n", argv[0]);
+	if (argc == 2 && strcmp(argv[1], "beyond-machine") == 0)
+		return cmocka_run_group_tests(tests_beyond, NULL, NULL);
+	fprintf(stderr, "usage: %s 32g|order0-4gi|beyond-machine\n", argv[0]);
 	return 1;
 }

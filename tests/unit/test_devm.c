@@ -3,6 +3,7 @@
  * tests/unit/test_devm.c - gp_device_*, devm_gen_pool_create(),
  * gen_pool_get(), gp_devm_add_action() and the release order.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "unit.h"
@@ -194,6 +195,66 @@ static void test_destroy_device_pool_refused(void **state)
 	assert_int_equal(cap.count, 1);
 }
 
+/* Two threads asking one device for a pool of the same name at once. */
+struct devm_racer {
+	struct gp_device *dev;
+	const char *name;
+	pthread_barrier_t *start;
+	struct gen_pool *pool;
+	int err;
+};
+
+static void *devm_race(void *arg)
+{
+	struct devm_racer *r = arg;
+
+	pthread_barrier_wait(r->start);
+	errno = 0;
+	r->pool = devm_gen_pool_create(r->dev, 4, NUMA_NO_NODE, r->name);
+	r->err = errno;
+	return NULL;
+}
+
+/*
+ * The name check and the registration are one step: of two racing
+ * creations of a name (or of the unnamed pool), exactly one wins and the
+ * other gets EINVAL.  Up to 2000 rounds or 1 s; the race the check once
+ * lost showed up in most rounds.
+ */
+static void test_devm_same_name_race(void **state)
+{
+	const double until = test_now() + 1.0;
+	pthread_barrier_t start;
+	int rounds = 0;
+
+	assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+	for (; rounds < 2000 && test_now() < until; rounds++) {
+		struct gp_device *dev = gp_device_create("racy");
+		const char *name = rounds % 2 ? "dup" : NULL;
+		struct devm_racer r[2] = {
+			{ .dev = dev, .name = name, .start = &start },
+			{ .dev = dev, .name = name, .start = &start },
+		};
+		pthread_t t[2];
+		int won;
+
+		assert_non_null(dev);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, devm_race,
+							&r[i]), 0);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(t[i], NULL), 0);
+		won = r[0].pool ? 0 : 1;
+		assert_non_null(r[won].pool);
+		assert_null(r[!won].pool);
+		assert_int_equal(r[!won].err, EINVAL);
+		assert_ptr_equal(gen_pool_get(dev, name), r[won].pool);
+		gp_device_destroy(dev);
+	}
+	pthread_barrier_destroy(&start);
+	assert_true(rounds > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_devm_pool_and_get),
 		cmocka_unit_test(test_release_order),
 		cmocka_unit_test(test_destroy_device_pool_refused),
+		cmocka_unit_test(test_devm_same_name_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

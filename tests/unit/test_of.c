@@ -1,22 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/unit/test_of.c - of_gen_pool_get() and gp_device_set_of_node() on
- * device trees compiled by dtc at build time (of_sram.dts, of_other.dts).
+ * device trees compiled by dtc at build time (of_sram.dts, of_other.dts),
+ * and on the crafted, corrupt blobs of tests/fuzz/corpus-of/ (written by
+ * tests/fuzz/make-of-corpus.py, which says what each one does).
  *
- * usage: unit_of SRAM.dtb OTHER.dtb
+ * usage: unit_of SRAM.dtb OTHER.dtb CORPUS-OF-DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libfdt.h>
 
 #include "unit.h"
 
 static void *sram_fdt, *other_fdt;
+static const char *corpus_dir;
 
-/* Read a whole file; NULL on error. */
-static void *slurp(const char *path)
+/* Read a whole file (its size in *@size if not NULL); NULL on error. */
+static void *slurp(const char *path, size_t *size)
 {
 	FILE *f = fopen(path, "rb");
 	void *buf = NULL;
@@ -31,9 +36,60 @@ static void *slurp(const char *path)
 			free(buf);
 			buf = NULL;
 		}
+		if (size)
+			*size = (size_t)len;
 	}
 	fclose(f);
 	return buf;
+}
+
+/* Blob @name of the crafted corpus, malloc'ed; its size in *@size. */
+static void *crafted(const char *name, size_t *size)
+{
+	char path[4096];
+	void *blob;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir, name);
+	blob = slurp(path, size);
+	assert_non_null(blob);
+	return blob;
+}
+
+/* A blob placed so that it ends where an inaccessible page begins: any
+ * read past its end faults, in every build. */
+struct guarded {
+	void *map;
+	size_t map_len;
+	void *fdt;
+	size_t len;
+};
+
+static struct guarded guarded_blob(const char *name)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+	void *blob = crafted(name, &len);
+	struct guarded g;
+	char *p;
+
+	/* libfdt wants the blob 8-aligned; the page end is. */
+	assert_int_equal(len % 8, 0);
+	g.len = len;
+	g.map_len = (len + page - 1) / page * page + page;
+	p = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + g.map_len - page, page, PROT_NONE), 0);
+	g.map = p;
+	g.fdt = p + g.map_len - page - len;
+	memcpy(g.fdt, blob, len);
+	free(blob);
+	assert_int_equal(fdt_check_header(g.fdt), 0);
+	return g;
+}
+
+static void guarded_free(struct guarded *g)
+{
+	munmap(g->map, g->map_len);
 }
 
 static int node(const void *fdt, const char *path)
@@ -216,6 +272,118 @@ static void test_root_node(void **state)
 	gp_device_destroy(r);
 }
 
+/* A device bound to /sram@10000000 of @fdt. */
+static struct gp_device *bound_sram_device(const void *fdt)
+{
+	struct gp_device *dev = gp_device_create("sram0");
+
+	assert_non_null(dev);
+	assert_int_equal(gp_device_set_of_node(dev, fdt,
+					       node(fdt, "/sram@10000000")), 0);
+	return dev;
+}
+
+/*
+ * A property of length 0xffffffff: libfdt returns it with len = -1.  No
+ * index may read a phandle outside the blob, not even the first word
+ * past its end.
+ */
+static void test_prop_len_minus1(void **state)
+{
+	struct guarded g = guarded_blob("prop-len-minus1.dtb");
+	struct gp_device *dev = bound_sram_device(g.fdt);
+	struct gp_of_node np = { .fdt = g.fdt,
+				 .offset = node(g.fdt, "/consumer") };
+	const int indices[] = { 0, 1, 2, INT_MAX, 1 << 20 };
+	const char *cells;
+	int len, past_end;
+
+	assert_non_null(devm_gen_pool_create(dev, 4, NUMA_NO_NODE, NULL));
+	cells = fdt_getprop(g.fdt, np.offset, "sram", &len);
+	assert_non_null(cells);
+	assert_int_equal(len, -1);
+	past_end = (int)(((const char *)g.fdt + g.len - cells) / 4);
+	assert_null(of_gen_pool_get(&np, "sram", past_end));
+	assert_null(of_gen_pool_get(&np, "sram", past_end - 1));
+	for (unsigned i = 0; i < sizeof(indices) / sizeof(indices[0]); i++)
+		assert_null(of_gen_pool_get(&np, "sram", indices[i]));
+	gp_device_destroy(dev);
+	guarded_free(&g);
+}
+
+/*
+ * A property of length -12: libfdt's step from it leads back to it, so a
+ * walk over it never ends.  The whole blob is refused, at once (an alarm
+ * ends the test if a call loops).
+ */
+static void test_prop_len_loop(void **state)
+{
+	size_t len;
+	void *fdt = crafted("prop-len-loop.dtb", &len);
+	struct gp_device *dev = gp_device_create("sram0");
+	struct gp_of_node np;
+
+	assert_non_null(dev);
+	alarm(10);
+	np.fdt = fdt;
+	np.offset = node(fdt, "/consumer");
+	assert_null(of_gen_pool_get(&np, "sram", 0));
+	assert_null(of_gen_pool_get(&np, "other", 0));
+	assert_int_equal(gp_device_set_of_node(dev, fdt,
+					       node(fdt, "/sram@10000000")),
+			 -EINVAL);
+	assert_int_equal(gp_device_set_of_node(dev, fdt, 0), -EINVAL);
+	alarm(0);
+	gp_device_destroy(dev);
+	free(fdt);
+}
+
+/* A structure block off a 4-byte boundary: phandles are read byte-wise
+ * (UBSan reports a misaligned 4-byte load otherwise) and still found. */
+static void test_struct_misaligned(void **state)
+{
+	size_t len;
+	void *fdt = crafted("struct-misaligned.dtb", &len);
+	struct gp_device *dev;
+	struct gp_of_node np;
+	struct gen_pool *pool;
+
+	assert_int_equal(fdt_check_header(fdt), 0);
+	assert_int_equal(fdt_off_dt_struct(fdt) % 4, 2);
+	dev = bound_sram_device(fdt);
+	np.fdt = fdt;
+	np.offset = node(fdt, "/consumer");
+	pool = devm_gen_pool_create(dev, 4, NUMA_NO_NODE, NULL);
+	assert_non_null(pool);
+	assert_ptr_equal(of_gen_pool_get(&np, "sram", 0), pool);
+	assert_null(of_gen_pool_get(&np, "sram", 1));
+	gp_device_destroy(dev);
+	free(fdt);
+}
+
+/*
+ * A partition's label without its NUL, at the very end of the blob: not a
+ * string, so (as the kernel's of_property_read_string() refuses it) the
+ * node's name names the pool, and nothing past the blob is read.
+ */
+static void test_label_unterminated(void **state)
+{
+	struct guarded g = guarded_blob("label-unterminated.dtb");
+	struct gp_device *dev = bound_sram_device(g.fdt);
+	struct gp_of_node np = { .fdt = g.fdt,
+				 .offset = node(g.fdt, "/consumer") };
+	struct gen_pool *by_name;
+
+	/* What a compare that ran on past the label would have matched. */
+	assert_non_null(devm_gen_pool_create(dev, 4, NUMA_NO_NODE,
+					     "audio-sram-0"));
+	by_name = devm_gen_pool_create(dev, 4, NUMA_NO_NODE, "partition@0");
+	assert_non_null(by_name);
+	assert_ptr_equal(of_gen_pool_get(&np, "audio-sram", 0), by_name);
+	gp_device_destroy(dev);
+	guarded_free(&g);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,15 +392,21 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_partition_with_own_device),
 		cmocka_unit_test(test_set_of_node_errors),
 		cmocka_unit_test(test_root_node),
+		cmocka_unit_test(test_prop_len_minus1),
+		cmocka_unit_test(test_prop_len_loop),
+		cmocka_unit_test(test_struct_misaligned),
+		cmocka_unit_test(test_label_unterminated),
 	};
 	int ret;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s SRAM.dtb OTHER.dtb\n", argv[0]);
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s SRAM.dtb OTHER.dtb CORPUS-OF-DIR\n",
+			argv[0]);
 		return 1;
 	}
-	sram_fdt = slurp(argv[1]);
-	other_fdt = slurp(argv[2]);
+	sram_fdt = slurp(argv[1], NULL);
+	other_fdt = slurp(argv[2], NULL);
+	corpus_dir = argv[3];
 	if (!sram_fdt || !other_fdt || fdt_check_header(sram_fdt) ||
 	    fdt_check_header(other_fdt)) {
 		fprintf(stderr, "%s: cannot read the device trees\n", argv[0]);

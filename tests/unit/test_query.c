@@ -37,8 +37,11 @@ static void test_has_addr(void **state)
 	assert_int_equal(has(pool, 0xffff, 1), 0);
 	assert_int_equal(has(pool, 0x1, 0x10), 0);
 	assert_int_equal(has(pool, ULONG_MAX, 1), 0);
-	/* Size 0 and sizes that wrap. */
-	assert_int_equal(has(pool, 0x10000, 0), 0);
+	/* Size 0: held where a chunk holds the address, as in the kernel;
+	 * sizes that wrap are not held (the kernel's sum wraps and says 1). */
+	assert_int_equal(has(pool, 0x10000, 0), 1);
+	assert_int_equal(has(pool, 0x10fff, 0), 1);
+	assert_int_equal(has(pool, 0x11000, 0), 0);
 	assert_int_equal(has(pool, 0x10800, SIZE_MAX), 0);
 	assert_int_equal(has(pool, 0x10800, SIZE_MAX - 0x10000), 0);
 	/* NULL pool. */

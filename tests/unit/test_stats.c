@@ -4,31 +4,13 @@
  */
 #include "unit.h"
 
-#define A 0x10000UL	/* 64 units of 16 bytes */
-#define B 0x20000UL	/* 16 units, added later: the newest */
-
-/*
- * A: busy units [0,4) [10,12) [20,40): holes of 6, 8 and 24 units.
- * B: busy unit [2,3) (asked as 9 bytes): holes of 2 and 13 units.
- */
-static struct gen_pool *fragmented(struct captured_misuse *cap)
-{
-	struct gen_pool *pool = ut_pool(4, cap);
-
-	/* Fixed offsets go to the newest chunk that fits: fill A first. */
-	assert_int_equal(gen_pool_add(pool, A, 0x400, NUMA_NO_NODE), 0);
-	ut_fixed(pool, A, 0x000, 64);
-	ut_fixed(pool, A, 0x0a0, 17);
-	ut_fixed(pool, A, 0x140, 320);
-	assert_int_equal(gen_pool_add(pool, B, 0x100, NUMA_NO_NODE), 0);
-	ut_fixed(pool, B, 0x020, 9);
-	return pool;
-}
+#define A UT_FRAG_A
+#define B UT_FRAG_B
 
 static void test_stats_fragmented(void **state)
 {
 	struct captured_misuse cap;
-	struct gen_pool *pool = fragmented(&cap);
+	struct gen_pool *pool = ut_fragmented(&cap);
 	struct gp_stats st;
 
 	/* Two failures: a bad argument and no fit. */
@@ -63,7 +45,7 @@ static void test_stats_fragmented(void **state)
 static void test_for_each_allocation(void **state)
 {
 	struct captured_misuse cap;
-	struct gen_pool *pool = fragmented(&cap);
+	struct gen_pool *pool = ut_fragmented(&cap);
 	struct ut_allocs al = { 0 };
 
 	assert_int_equal(gp_for_each_allocation(pool, ut_collect_alloc, &al), 4);

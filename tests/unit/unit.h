@@ -38,6 +38,28 @@ static inline void ut_fixed(struct gen_pool *pool, unsigned long chunk,
 					     &fd), chunk + offset);
 }
 
+#define UT_FRAG_A 0x10000UL	/* 64 units of 16 bytes */
+#define UT_FRAG_B 0x20000UL	/* 16 units, added later: the newest */
+
+/*
+ * A fragmented pool of 16-byte units, two chunks:
+ * A: busy units [0,4) [10,12) [20,40): holes of 6, 8 and 24 units.
+ * B: busy unit [2,3) (asked as 9 bytes): holes of 2 and 13 units.
+ */
+static inline struct gen_pool *ut_fragmented(struct captured_misuse *cap)
+{
+	struct gen_pool *pool = ut_pool(4, cap);
+
+	/* Fixed offsets go to the newest chunk that fits: fill A first. */
+	assert_int_equal(gen_pool_add(pool, UT_FRAG_A, 0x400, NUMA_NO_NODE), 0);
+	ut_fixed(pool, UT_FRAG_A, 0x000, 64);
+	ut_fixed(pool, UT_FRAG_A, 0x0a0, 17);
+	ut_fixed(pool, UT_FRAG_A, 0x140, 320);
+	assert_int_equal(gen_pool_add(pool, UT_FRAG_B, 0x100, NUMA_NO_NODE), 0);
+	ut_fixed(pool, UT_FRAG_B, 0x020, 9);
+	return pool;
+}
+
 /* Up to 16 (addr, size) pairs collected by gp_for_each_allocation(). */
 struct ut_allocs {
 	int n;
