@@ -123,6 +123,7 @@ struct gp_cache {
 	bool reaper_stop;		/* under reaper_lock */
 	pthread_mutex_t reaper_lock;
 	pthread_cond_t reaper_cond;
+	bool stats_attached;		/* our section in gp_stats_print() */
 	uint16_t magoff_table[];	/* what @magoff points to */
 };
 
@@ -196,6 +197,10 @@ uint64_t gpc_cached_objects(const struct gp_cache *c);
 void gpc_maybe_reap(struct gp_cache *c);
 int gpc_reaper_start(struct gp_cache *c);
 void gpc_reaper_stop(struct gp_cache *c);
+
+/* stats.c: the cache's section of the pool's gp_stats_print(). */
+bool gpc_stats_attach(struct gp_cache *c);
+void gpc_stats_detach(struct gp_cache *c);
 
 /* checked.c */
 int gpc_chk_enter(struct gp_cache *c, unsigned long addr);
