@@ -127,6 +127,20 @@ struct gp_cache {
 	uint16_t magoff_table[];	/* what @magoff points to */
 };
 
+/* The locked mode's CPU for this thread, below the possible CPUs: any
+ * CPU's lock is correct, so a stale answer costs locality, never safety;
+ * hence sched_getcpu() only every few uses (mode.c). */
+void gpc_cpu_refresh(void);
+extern __thread __attribute__((tls_model("initial-exec"))) int gpc_tls_cpu;
+extern __thread
+	__attribute__((tls_model("initial-exec"))) unsigned int gpc_tls_left;
+static inline long gpc_locked_cpu(void)
+{
+	if (gpc_unlikely(!gpc_tls_left--))
+		gpc_cpu_refresh();
+	return gpc_tls_cpu;
+}
+
 /* Relaxed atomic counter helpers. */
 static inline void gpc_count(uint64_t *ctr, uint64_t n)
 {
@@ -161,7 +175,6 @@ void gpc_choose_mode(unsigned int flags, enum gp_cache_mode *mode,
 		     const char **reason);
 unsigned int gpc_env_flags(void);
 unsigned long gpc_possible_cpus(void);
-long gpc_current_cpu(const struct gp_cache *c);
 int gpc_fence(long cpu);
 uint64_t gpc_now_ns(void);
 
