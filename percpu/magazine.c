@@ -109,6 +109,19 @@ static void spin_unlock(uint32_t *lock)
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
 
+/* A store that the stats and the reap may read at the same time (with
+ * relaxed loads): the owner's writes are relaxed atomic stores, plain
+ * moves on x86-64. */
+static inline void publish(uint32_t *field, uint32_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
+static inline void publish64(uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
 /* This CPU's state with its lock held, or NULL. */
 static struct gp_pcpu *lock_this_pcpu(struct gp_cache *c)
 {
@@ -127,8 +140,9 @@ static bool locked_pop(struct gp_cache *c, unsigned int cls,
 	bool ok = m && m->count > 0;
 
 	if (ok) {
-		*addr = m->slots[--m->count];
-		m->alloc_hits += count;
+		*addr = m->slots[m->count - 1];
+		publish(&m->count, m->count - 1);
+		publish64(&m->alloc_hits, m->alloc_hits + count);
 	}
 	if (p)
 		spin_unlock(&p->lock);
@@ -143,8 +157,9 @@ static bool locked_push(struct gp_cache *c, unsigned int cls,
 	bool ok = m && m->count < m->cap;
 
 	if (ok) {
-		m->slots[m->count++] = addr;
-		m->free_hits += count;
+		m->slots[m->count] = addr;
+		publish(&m->count, m->count + 1);
+		publish64(&m->free_hits, m->free_hits + count);
 	}
 	if (p)
 		spin_unlock(&p->lock);
@@ -210,7 +225,7 @@ void gpc_take_all(struct gp_cache *c, struct gp_pcpu *p, unsigned long *buf,
 		counts[i] = m->count;
 		memcpy(buf, m->slots, m->count * sizeof(*buf));
 		buf += m->cap;
-		m->count = 0;
+		publish(&m->count, 0);
 	}
 	if (locked)
 		spin_unlock(&p->lock);
