@@ -38,9 +38,11 @@
 #define KV_RING_ENTRIES	1024
 #define KV_CQ_ENTRIES	16384
 /* Receive buffers per worker, carved from the item pool (and counted
- * against --memory): 1 MiB, consumed incrementally where the kernel can
- * (6.12+), so that many short requests share one buffer. */
-#define KV_RBUF_COUNT	128
+ * against --memory): a 64th of it shared by the workers, 16 to 128 buffers
+ * each, consumed incrementally where the kernel can (6.12+), so that many
+ * short requests share one buffer. */
+#define KV_RBUF_MIN	16
+#define KV_RBUF_MAX	128
 #define KV_RBUF_SIZE	8192
 #define KV_BGID		1
 #define KV_OUT_HIGH	(4UL << 20)	/* queued replies: stop reading */
@@ -77,6 +79,7 @@ struct kv_worker {
 	struct kv_batch_cache batches;
 	struct kv_conn *conns, *dirty;
 	unsigned int nconns, max_conns;
+	unsigned int rbufs;		/* receive buffers in its ring */
 	struct __kernel_timespec retry;
 	uint64_t wake_buf;
 	int status;			/* of the startup, then of the loop */
@@ -574,7 +577,7 @@ static int attach_item_memory(struct kv_worker *w)
 static int worker_start(struct kv_worker *w)
 {
 	struct gp_buf_ring_config brc = {
-		.entries = KV_RBUF_COUNT, .buf_size = KV_RBUF_SIZE, .bgid = KV_BGID,
+		.entries = w->rbufs, .buf_size = KV_RBUF_SIZE, .bgid = KV_BGID,
 		.flags = GP_BUF_RING_INC,
 	};
 	struct io_uring_sqe *sqe;
@@ -594,7 +597,7 @@ static int worker_start(struct kv_worker *w)
 		fprintf(stderr, "genpool-kv: provided-buffer ring: %s\n", strerror(errno));
 		return ret;
 	}
-	kv_store_charge(w->ctx.store, KV_RBUF_COUNT * KV_RBUF_SIZE);
+	kv_store_charge(w->ctx.store, (int64_t)w->rbufs * KV_RBUF_SIZE);
 	arm_accept(w);
 	/* Last, so a worker that failed to start holds no read of the eventfd:
 	 * each read takes one count (EFD_SEMAPHORE), one per running worker. */
@@ -610,12 +613,12 @@ static void worker_stop(struct kv_worker *w)
 {
 	if (w->br) {
 		gp_buf_ring_destroy(w->br);
-		kv_store_charge(w->ctx.store, -(int64_t)(KV_RBUF_COUNT * KV_RBUF_SIZE));
+		kv_store_charge(w->ctx.store, -(int64_t)w->rbufs * KV_RBUF_SIZE);
 		w->br = NULL;
 	}
-	if (w->attached && w->id != 0)
+	if (w->attached)	/* worker 0's ring too: the provider keeps its own */
 		gp_uring_detach(w->srv->bufs, &w->ring);
-	w->attached = w->id == 0 && w->attached;	/* (its table goes with the provider) */
+	w->attached = false;
 }
 
 /* Tell the main thread how the start went. */
@@ -727,7 +730,7 @@ static void ops_extra(struct kv_ctx *ctx, struct kv_out *out)
 	if (cache)
 		gp_cache_get_stats(cache, &cs);
 	for (i = 0; i < srv->nworkers; i++)
-		rbuf += srv->workers[i].br ? KV_RBUF_COUNT * KV_RBUF_SIZE : 0;
+		rbuf += srv->workers[i].br ? (size_t)srv->workers[i].rbufs * KV_RBUF_SIZE : 0;
 	kv_out_stat(out, "kv_rbuf_bytes", "%zu", rbuf);
 	/* the io layer's own per-CPU cache (receive buffer sizes) */
 	if (srv->bufs && gp_cache_get_stats(gp_uring_cache(srv->bufs), &ios) == 0) {
@@ -812,6 +815,10 @@ static void worker_init(struct kv_server *srv, struct kv_worker *w, unsigned int
 	};
 	w->ctx.started = w->ctx.now;
 	w->max_conns = (srv->cfg.max_conns + srv->nworkers - 1) / srv->nworkers;
+	w->rbufs = KV_RBUF_MAX;		/* a power of two, as the ring wants */
+	while (w->rbufs > KV_RBUF_MIN &&
+	       (size_t)w->rbufs * KV_RBUF_SIZE * srv->nworkers * 64 > srv->cfg.store.memory)
+		w->rbufs /= 2;
 }
 
 /* Wait until @n workers have said how their start went. */
