@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <sched.h>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,16 @@ struct Ring {
 };
 Ring g_ring;
 
+// Spin briefly, then yield: on a machine with more threads than CPUs the
+// other side may not be running at all.
+inline void wait_a_little(unsigned &spins)
+{
+	if (++spins < 256)
+		__builtin_ia32_pause();
+	else
+		sched_yield();
+}
+
 template <Kind K> void bm_prodcons(benchmark::State &state, Impl im)
 {
 	Ring &r = g_ring;
@@ -214,15 +225,17 @@ template <Kind K> void bm_prodcons(benchmark::State &state, Impl im)
 			void *p = take<K>(im, 64);
 			uint64_t h = r.head.load(std::memory_order_relaxed);
 
-			while (h - r.tail.load(std::memory_order_acquire) == kRing)
-				;
+			for (unsigned spins = 0;
+			     h - r.tail.load(std::memory_order_acquire) == kRing;)
+				wait_a_little(spins);
 			r.slot[h % kRing] = p;
 			r.head.store(h + 1, std::memory_order_release);
 		} else {
 			uint64_t t = r.tail.load(std::memory_order_relaxed);
 
-			while (r.head.load(std::memory_order_acquire) == t)
-				;
+			for (unsigned spins = 0;
+			     r.head.load(std::memory_order_acquire) == t;)
+				wait_a_little(spins);
 			void *p = r.slot[t % kRing];
 			r.tail.store(t + 1, std::memory_order_release);
 			if (p)

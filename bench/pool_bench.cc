@@ -241,6 +241,40 @@ void bm_peer(benchmark::State &state, const Peer *peer, size_t size, int occ)
 	state.counters["occupancy"] = occ;
 }
 
+// gp_alloc_bulk of @n objects then gp_free_bulk of them: one iteration is
+// one such round (the table divides by n for the cost per object).
+void bm_bulk(benchmark::State &state, size_t size, int occ, size_t n)
+{
+	std::vector<unsigned long> addrs(n);
+	uint64_t short_rounds = 0;
+
+	if (state.thread_index() == 0) {
+		std::string err = prepare("genpool", nullptr, occ);
+
+		if (err.empty() && gp_search_set_path(GP_SEARCH_AUTO))
+			err = "cannot choose the search path";
+		if (!err.empty())
+			state.SkipWithError(err.c_str());
+	}
+	for (auto _ : state) {
+		struct gen_pool *pool = g_fix.pool;
+
+		if (__builtin_expect(!pool, 0)) {
+			state.SkipWithError("no pool");
+			break;
+		}
+		size_t got = gp_alloc_bulk(pool, size, addrs.data(), n);
+
+		short_rounds += got < n;
+		gp_free_bulk(pool, addrs.data(), got, size);
+	}
+	state.counters["objects"] = (double)n;
+	state.counters["short_rate"] = benchmark::Counter(
+		(double)short_rounds, benchmark::Counter::kAvgIterations);
+	state.counters["size"] = (double)size;
+	state.counters["occupancy"] = occ;
+}
+
 void bm_unavailable(benchmark::State &state, std::string why)
 {
 	state.SkipWithError(why.c_str());
@@ -316,6 +350,24 @@ void register_pool_benchmarks()
 				b->UseRealTime();
 				for (int t : kThreads)
 					b->Threads(t);
+			}
+		}
+	}
+	// Bulk rounds (names "bulk/engine/first_fit/occ:X/size:B/n:N"): the
+	// per-CPU caches' refill and flush, against the single pairs above.
+	for (int occ : {0, 50, 90}) {
+		for (size_t size : {64UL, 256UL, 4096UL}) {
+			for (size_t n : {8UL, 32UL}) {
+				char name[160];
+
+				snprintf(name, sizeof(name),
+					 "bulk/engine/first_fit/occ:%d/size:%zu/n:%zu",
+					 occ, size, n);
+				benchmark::RegisterBenchmark(name, bm_bulk, size,
+							     occ, n)
+					->UseRealTime()
+					->Threads(1)
+					->Threads(2);
 			}
 		}
 	}

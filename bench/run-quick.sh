@@ -11,11 +11,14 @@
 #
 # The subset: pool alloc+free for first_fit and best_fit at 0/50/90/95%
 # occupancy, 64 B / 1 KiB / 4 KiB / 64 KiB, one thread, engine vs the
-# kernel-true baseline (bench/kernel_genalloc.h) vs every peer; the phased and overwrite
+# kernel-true baseline (bench/kernel_genalloc.h) vs every peer; 64 B pairs
+# on 1, 2 and 8 threads sharing the pool; bulk rounds of 32; metadata; the phased and overwrite
 # fragmentation traces for first_fit and best_fit; the search
 # micro-benchmarks on the 90%-full random bitmap (first fit and best fit,
-# runs of 1, 64 and 4096 units); the io rows (bench/io/run-io.py --quick).
-# Each runs for about 0.01 s (the machine
+# runs of 1, 64 and 4096 units); the per-CPU cache's 64 B hit pair against
+# the pool and the peers (1, 2 and 8 threads), its mixed workload and
+# producer/consumer against the pool alone and jemalloc; the io rows
+# (bench/io/run-io.py --quick).  Each runs for about 0.01 s (the machine
 # is shared; the full run in bench/RESULTS.md takes medians instead).
 # Then genpool-nbd against nbdkit and qemu-nbd: bench/nbd-bench.py --quick.
 set -eu -o pipefail
@@ -40,14 +43,18 @@ if [ ! -x "$bin" ]; then
 fi
 
 pool='^pool/(engine|kernel|kernel-relax|rte_malloc|jemalloc|glibc|mimalloc|tcmalloc)/(first_fit|best_fit|-)/occ:(0|50|90|95)/size:(64|1024|4096|65536)/real_time/threads:1$'
+threads='^pool/(engine|kernel|jemalloc|tcmalloc)/(first_fit|-)/occ:(0|50)/size:64/real_time/threads:(1|2|8)$'
+bulk='^bulk/engine/first_fit/occ:(0|50)/size:(64|4096)/n:32/real_time/threads:1$'
+meta='^metadata/'
 unavail='^pool/[^/]+/unavailable(/|$)'
 frag='^frag/(phased|overwrite)/(first_fit|best_fit)/'
 search='^search/rand90/(ff|bf)/[^/]+/(1|64|4096)(/|$)'
+cache='^cache/(pair/[^/]+/size:64/real_time/threads:(1|2|8)|(mixed|prodcons)/(cache|cache-locked|pool|jemalloc)/)'
 json="$builddir/bench-quick.json"
 
 echo "run-quick: running genpool-bench (subset; log in $builddir/bench-quick.log)"
 GENPOOL_BENCH_SEARCH_MIN_TIME=0.01 "$bin" \
-	--benchmark_filter="$pool|$unavail|$frag|$search" \
+	--benchmark_filter="$pool|$threads|$bulk|$meta|$unavail|$frag|$search|$cache" \
 	--benchmark_min_time=0.01 \
 	--benchmark_out="$json" --benchmark_out_format=json \
 	>"$builddir/bench-quick.log" 2>&1 || {

@@ -97,8 +97,8 @@ struct Bitmap {
 	void sync()
 	{
 		for (unsigned long i = 0; i < gpi_bitmap_words(kBits); i++) {
-			um[2 * i] = map[i] & GP_BUSY_HALF;
-			um[2 * i + 1] = map[i] >> GP_UNITS_PER_WORD;
+			um[2 * i] = map[i];
+			um[2 * i + 1] = 0;
 		}
 		gpi_hints_rebuild(&hints, um.data(), kBits);
 	}

@@ -19,7 +19,17 @@ median aggregate is used), and prints:
   - search micro-benchmarks (if present): ns per search per path and the
     speed-up of the fastest engine path over the reference;
   - with --io IO.json (bench/io/run-io.py): random reads against fio,
-    registration time and pinned memory, the gp_iobuf pair.
+    registration time and pinned memory, the gp_iobuf pair;
+  - the per-CPU cache (if present): the 64 B hit pair against the central
+    pool and the peers (ratios jemalloc/cache and rte_mempool/cache), the
+    scaling of pairs per second with threads (wall time), the mixed
+    workload's pair cost and miss rate, and producer/consumer;
+  - bulk rounds (if present): ns per object of gp_alloc_bulk+gp_free_bulk
+    and its ratio to the single pair of the same run;
+  - thread scaling (if several thread counts ran): pairs per second of
+    every implementation against its own one-thread figure, and 8 against
+    2 threads;
+  - metadata per unit of a 1 GiB pool (if present).
 Time is CPU time per iteration by default (on a shared machine wall time
 also counts the other jobs); --time real uses wall time.  Python 3 stdlib.
 """
@@ -145,7 +155,15 @@ POOL_RE = re.compile(r"^pool/([^/]+)/([^/]+)/occ:(\d+)/size:(\d+)"
                      r"(?:/real_time)?(?:/threads:(\d+))?(?:/real_time)?$")
 FRAG_RE = re.compile(r"^frag/([^/]+)/([^/]+)(?:/iterations:\d+)?$")
 SEARCH_RE = re.compile(r"^search/([^/]+)/([^/]+)/([^/]+)/(\d+)")
+BULK_RE = re.compile(r"^bulk/([^/]+)/([^/]+)/occ:(\d+)/size:(\d+)/n:(\d+)"
+                     r"(?:/real_time)?(?:/threads:(\d+))?")
+META_RE = re.compile(r"^metadata/([^/]+)/order:(\d+)")
 UPDATE_RE = re.compile(r"^search-update/([^/]+)/([^/]+)/([^/]+)/(\d+)")
+CACHE_RE = re.compile(r"^cache/([^/]+)/([^/]+)(?:/size:\d+)?(?:/real_time)?"
+                      r"(?:/threads:(\d+))?$")
+CACHE_IMPLS = ["cache", "cache-via-peer", "cache-locked", "cache-checked",
+               "pool", "rte_mempool", "jemalloc", "tcmalloc", "mimalloc",
+               "glibc"]
 
 
 def header_lines(data, which, out):
@@ -368,6 +386,147 @@ def io_tables(res, markdown, out):
     out.append(t.render())
 
 
+def cache_tables(runs, which, markdown, out):
+    cells = {}  # (bench, impl, threads) -> run
+    for name, b in runs.items():
+        m = CACHE_RE.match(name)
+        if m and not b.get("error_occurred"):
+            cells[(m.group(1), m.group(2), int(m.group(3) or 1))] = b
+    if not cells:
+        return
+    impls = [i for i in CACHE_IMPLS
+             if any(k[1] == i for k in cells)]
+
+    def t(bench, impl, thr=1):
+        b = cells.get((bench, impl, thr))
+        return ns(b, which) if b else None
+
+    def rate(bench, impl, thr):
+        b = cells.get((bench, impl, thr))
+        return b.get("items_per_second") if b else None
+
+    out.append("")
+    out.append("per-CPU cache: ns per 64 B alloc+free pair, 1 thread (ratios "
+               "above 1: the cache is faster); mode of each cache row in "
+               "brackets")
+    tab = Table(["impl", "ns/pair", "x cache"], markdown)
+    for i in impls:
+        b = cells.get(("pair", i, 1))
+        if not b:
+            continue
+        label = " [%s]" % b["label"] if b.get("label") else ""
+        tab.add([i + label, fmt_ns(t("pair", i)),
+                 fmt_ratio(t("pair", i), t("pair", "cache"))])
+    out.append(tab.render().rstrip("\n"))
+    out.append("")
+    out.append("per-CPU cache scaling: million pairs per second of all "
+               "threads (wall time: meaningful on a quiet machine only), and "
+               "ns of CPU per pair per thread at 1/2/8 threads (flat: no "
+               "contention)")
+    tab = Table(["impl", "1 thread", "2 threads", "8 threads", "2/1", "8/2",
+                 "cpu ns 1/2/8"], markdown)
+    for i in impls:
+        r = [rate("pair", i, n) for n in (1, 2, 8)]
+        if r[1] is None:
+            continue
+        c = [cells.get(("pair", i, n)) for n in (1, 2, 8)]
+        tab.add([i] + ["%.1f" % (x / 1e6) if x else "-" for x in r] +
+                [fmt_ratio(r[1], r[0]), fmt_ratio(r[2], r[1]),
+                 "/".join(fmt_ns(ns(b, "cpu")) if b else "-" for b in c)])
+    out.append(tab.render().rstrip("\n"))
+    out.append("")
+    out.append("per-CPU cache, mixed sizes 1-16 units with random lifetimes "
+               "and producer/consumer (ns per pair; miss rate = misses / "
+               "cache operations)")
+    tab = Table(["impl", "mixed ns", "miss rate", "pool/impl",
+                 "prodcons ns"], markdown)
+    for i in impls:
+        b = cells.get(("mixed", i, 1))
+        pc = cells.get(("prodcons", i, 2))
+        if not b and not pc:
+            continue
+        miss = b.get("miss_rate") if b else None
+        tab.add([i, fmt_ns(t("mixed", i)),
+                 "-" if miss is None else "%.2g" % miss,
+                 fmt_ratio(t("mixed", "pool"), t("mixed", i)),
+                 fmt_ns(ns(pc, "real")) if pc else "-"])
+    out.append(tab.render().rstrip("\n"))
+
+
+def pool_cells(runs, which):
+    """{(impl, algo, occ, size, threads): ns per pair}."""
+    cells = {}
+    for name, b in runs.items():
+        m = POOL_RE.match(name)
+        if m and not b.get("error_occurred"):
+            impl, algo, occ, size, thr = m.groups()
+            cells[(impl, algo, int(occ), int(size), int(thr or 1))] = \
+                ns(b, which)
+    return cells
+
+
+def bulk_table(runs, which, markdown, out):
+    pairs = pool_cells(runs, which)
+    t = Table(["occ size n threads", "ns/object", "single pair",
+               "bulk/pair"], markdown)
+    for name in sorted(runs, key=lambda n: [int(x) if x.isdigit() else x
+                                             for x in re.split(r"(\d+)", n)]):
+        m = BULK_RE.match(name)
+        b = runs[name]
+        if not m or b.get("error_occurred"):
+            continue
+        impl, algo, occ, size, n, thr = m.groups()
+        per = ns(b, which) / int(n)
+        pair = pairs.get((impl, algo, int(occ), int(size), int(thr or 1)))
+        t.add(["%s%% %s %s %s" % (occ, fmt_size(size), n, thr or 1),
+               fmt_ns(per), fmt_ns(pair),
+               "%.2fx" % (per / pair) if pair else "-"])
+    if t.rows:
+        out.append("")
+        out.append("bulk: gp_alloc_bulk + gp_free_bulk of n objects, ns per "
+                   "object, against one alloc+free pair of the same run "
+                   "(target <= 0.2x at n = 32, 64 B)")
+        out.append(t.render().rstrip("\n"))
+
+
+def threads_table(runs, markdown, out):
+    # wall time: with threads, per pair of all threads together
+    pairs = pool_cells(runs, "real")
+    keys = sorted({k[:4] for k in pairs})
+    t = Table(["impl algo occ size"] + ["%dT Mpairs/s" % n for n in (1, 2, 8)]
+              + ["2T/1T", "8T/2T"], markdown)
+    for k in keys:
+        thr = {n: pairs.get(k + (n,)) for n in (1, 2, 8)}
+        if thr[1] is None or (thr[2] is None and thr[8] is None):
+            continue
+        rate = {n: 1e3 / v if v else None for n, v in thr.items()}
+        t.add(["%s %s %d%% %s" % (k[0], k[1], k[2], fmt_size(k[3]))] +
+              ["%.1f" % rate[n] if rate[n] else "-" for n in (1, 2, 8)] +
+              [fmt_ratio(rate[2], rate[1]), fmt_ratio(rate[8], rate[2])])
+    if t.rows:
+        out.append("")
+        out.append("threads on one shared pool (wall time): million pairs "
+                   "per second; targets 2T/1T >= 1.0, 8T/2T >= 0.9 (8 "
+                   "threads share the 2 cores)")
+        out.append(t.render().rstrip("\n"))
+
+
+def metadata_table(runs, markdown, out):
+    t = Table(["impl order", "bytes", "bytes/unit", "bits/unit"], markdown)
+    for name in sorted(runs, key=lambda n: [int(x) if x.isdigit() else x
+                                             for x in re.split(r"(\d+)", n)]):
+        m = META_RE.match(name)
+        if not m:
+            continue
+        g = runs[name].get
+        t.add(["%s %s" % m.groups(), "%.0f" % g("bytes", 0),
+               "%.4f" % g("bytes_per_unit", 0), "%.3f" % g("bits_per_unit", 0)])
+    if t.rows:
+        out.append("")
+        out.append("metadata of a 1 GiB pool (one chunk)")
+        out.append(t.render().rstrip("\n"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json")
@@ -376,8 +535,10 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--threads", default="",
                     help="comma-separated thread counts to show")
-    ap.add_argument("--sections", default="header,pool,frag,search",
-                    help="comma-separated: header,pool,frag,search")
+    ap.add_argument("--sections",
+                    default="header,pool,bulk,threads,frag,search,metadata,cache",
+                    help="comma-separated: header,pool,bulk,threads,frag,"
+                         "search,metadata,cache")
     a = ap.parse_args()
     data = load(a.json)
     runs = pick_runs(data)
@@ -387,13 +548,21 @@ def main():
     if "header" in sections:
         header_lines(data, a.time, out)
     if "pool" in sections:
-        pool_tables(runs, a.time, a.markdown, thr, out)
+        pool_tables(runs, a.time, a.markdown, thr or {1}, out)
+    if "bulk" in sections:
+        bulk_table(runs, a.time, a.markdown, out)
+    if "threads" in sections:
+        threads_table(runs, a.markdown, out)
     if "frag" in sections:
         frag_table(runs, a.markdown, out)
     if "search" in sections:
         search_tables(runs, a.time, a.markdown, out)
     if a.io:
         io_tables(load(a.io), a.markdown, out)
+    if "cache" in sections:
+        cache_tables(runs, a.time, a.markdown, out)
+    if "metadata" in sections:
+        metadata_table(runs, a.markdown, out)
     text = "\n".join(out) + "\n"
     if a.markdown:
         # keep the free-text lines as paragraphs

@@ -112,10 +112,14 @@ static unsigned long best_fit(const struct finder *f, unsigned long start,
 {
 	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX, hole, hole_end;
 
-	/* The engine bins holes by size class.  A retry after a lost race
-	 * asks it again: the hole it lost is busy now. */
-	if (f->hints && gpi_search_path() != GP_SEARCH_REFERENCE)
+	/* The engine bins holes by size class, which needs exact hints
+	 * (hints.h): the first best fit in a chunk makes them so.  A retry
+	 * after a lost race asks it again: the hole it lost is busy now. */
+	if (f->hints && gpi_search_path() != GP_SEARCH_REFERENCE) {
+		if (!gpi_hints_exact_ready(f->hints))
+			gpi_hints_make_exact(f->hints, f->map, f->size);
 		return gpi_engine_best_fit(f->hints, f->map, f->size, nr);
+	}
 
 	for (hole = find(f, start, nr, 0, 0); hole < f->size;
 	     hole = find(f, hole_end + 1, nr, 0, 0)) {
@@ -205,12 +209,6 @@ bool gpi_algo_forward_align(const struct gen_pool *pool,
 	}
 	return first_fit_align_params(data, pool, c->pub.start_addr, align_mask,
 				      align_offset);
-}
-
-bool gpi_algo_first_fit_family(genpool_algo_t algo)
-{
-	return algo == gen_pool_first_fit || algo == gen_pool_first_fit_align ||
-	       algo == gen_pool_first_fit_order_align;
 }
 
 unsigned long gpi_algo_run(struct gen_pool *pool, struct gp_chunk *c,

@@ -3,6 +3,10 @@
  * core/bitmap.c - the out-of-line searches of bitmap.h, for plain bitmaps
  * and for unit maps.
  */
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "bitmap.h"
 
 unsigned long gpi_find_next_bit(const unsigned long *map, unsigned long size,
@@ -61,10 +65,13 @@ unsigned long gpi_ulargest_free_run(const unsigned long *um,
 	return best;
 }
 
-void gpi_umap_to_plain(const unsigned long *um, unsigned long *map,
-		       unsigned long from, unsigned long to)
+bool gpi_cas2_supported(void)
 {
-	for (unsigned long i = from; i < to; i++)
-		__atomic_store_n(&map[i], gpi_umap_busy64(um, i),
-				 __ATOMIC_RELAXED);
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	unsigned a, b, c, d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);
+#else
+	return true;
+#endif
 }

@@ -7,16 +7,17 @@
  * i % 64: what the kernel's algorithms see and what a user's own algorithm
  * is handed.
  *
- * A chunk's *unit map* has two bits per unit: each 64-bit word covers 32
- * units, bits 0..31 say which are busy and bits 32..63 which are the first
- * unit of a live allocation (the "start marks").  Busy bits and start
- * marks of a unit share a word, so one CAS claims a run and marks it, and
- * one CAS checks and releases a small allocation (bounds.h).  An
- * allocation runs from its start mark to the next start mark or free unit.
+ * A chunk's *unit map* has two bits per unit, in groups of 64 units: word
+ * 2g holds the busy bits of units 64g .. 64g + 63 (the plain layout) and
+ * word 2g + 1 their start marks (set on the first unit of each live
+ * allocation).  A group's two words are one aligned 16-byte pair, so one
+ * double-width CAS claims a run and marks it, and one checks and releases
+ * an allocation within the group (bounds.h).  An allocation runs from its
+ * start mark to the next start mark or free unit.
  *
- * Searches read 64 units at a time: a plain word, or the busy halves of
- * two unit-map words.  Each search is written once as an always-inline
- * function over such a reader and instantiated for both layouts.  Words
+ * Searches read 64 units at a time: a plain word, or a group's busy word.
+ * Each search is written once as an always-inline function over such a
+ * reader and instantiated for both layouts.  Words
  * are read with relaxed atomic loads because other threads CAS them
  * concurrently; every read is a hint that the claim's CAS confirms.
  */
@@ -30,9 +31,8 @@
 #include "util.h"
 
 #define GP_WORD_BITS (sizeof(unsigned long) * CHAR_BIT)
-/* Units per unit-map word, and the busy half of such a word. */
-#define GP_UNITS_PER_WORD (GP_WORD_BITS / 2)
-#define GP_BUSY_HALF 0xffffffffUL
+/* Units per unit-map group (one busy word and one start word). */
+#define GP_GROUP_UNITS GP_WORD_BITS
 
 #define GPI_INLINE static inline __attribute__((always_inline))
 
@@ -42,11 +42,10 @@ static inline unsigned long gpi_bitmap_words(unsigned long nbits)
 	return gpi_div_round_up(nbits, GP_WORD_BITS);
 }
 
-/* Words of a unit map of @nbits units (an even number: searches read
- * them in pairs). */
+/* Words of a unit map of @nbits units (two per group). */
 static inline unsigned long gpi_umap_words(unsigned long nbits)
 {
-	return 2 * gpi_div_round_up(nbits, GP_WORD_BITS);
+	return 2 * gpi_div_round_up(nbits, GP_GROUP_UNITS);
 }
 
 /* One word of @map, read atomically (it may be CAS'd concurrently). */
@@ -56,29 +55,65 @@ static inline unsigned long gpi_bitmap_word(const unsigned long *map,
 	return __atomic_load_n(&map[i], __ATOMIC_RELAXED);
 }
 
-/* Busy bits of units [64 @i, 64 @i + 64) of the unit map @um. */
+/* Busy bits of group @g (units [64 @g, 64 @g + 64)) of the unit map @um. */
 static inline unsigned long gpi_umap_busy64(const unsigned long *um,
-					    unsigned long i)
+					    unsigned long g)
 {
-	return (gpi_bitmap_word(um, 2 * i) & GP_BUSY_HALF) |
-	       gpi_bitmap_word(um, 2 * i + 1) << GP_UNITS_PER_WORD;
+	return gpi_bitmap_word(um, 2 * g);
 }
 
 /* The same, sequentially consistent: for the hint code, whose argument
  * (hints.c) needs these reads ordered after its own bitmap RMWs. */
 static inline unsigned long gpi_umap_busy64_sc(const unsigned long *um,
-					       unsigned long i)
+					       unsigned long g)
 {
-	return (__atomic_load_n(&um[2 * i], __ATOMIC_SEQ_CST) & GP_BUSY_HALF) |
-	       __atomic_load_n(&um[2 * i + 1], __ATOMIC_SEQ_CST)
-	       << GP_UNITS_PER_WORD;
+	return __atomic_load_n(&um[2 * g], __ATOMIC_SEQ_CST);
+}
+
+/* Start marks of group @g. */
+static inline unsigned long gpi_umap_starts64(const unsigned long *um,
+					      unsigned long g)
+{
+	return gpi_bitmap_word(um, 2 * g + 1);
 }
 
 /* Is unit @u of the unit map @um busy? */
 static inline bool gpi_umap_busy(const unsigned long *um, unsigned long u)
 {
-	return gpi_bitmap_word(um, u / GP_UNITS_PER_WORD) >>
-	       (u % GP_UNITS_PER_WORD) & 1;
+	return gpi_umap_busy64(um, u / GP_GROUP_UNITS) >> (u % GP_GROUP_UNITS) & 1;
+}
+
+/* The bits of @free at which a run of @nr (<= 64) set bits starts that
+ * lies wholly inside it: log2(nr) shift-ANDs. */
+static inline unsigned long gpi_word_runs(unsigned long free, unsigned long nr)
+{
+	for (unsigned long have = 1, step; have < nr; have += step) {
+		step = have < nr - have ? have : nr - have;
+		free &= free >> step;
+	}
+	return free;
+}
+
+/*
+ * First fit of @nr (<= 64) units in the unit-map group holding @start, at
+ * or after @start, wholly inside that group: a run that crosses into the
+ * next group could not start before it (it would start within the last
+ * nr - 1 units, past any run that fits in the group).  GPI_NO_FIT when the
+ * group has none; then the full search decides.
+ */
+static inline unsigned long gpi_umap_first_in_group(const unsigned long *um,
+						    unsigned long nbits,
+						    unsigned long start,
+						    unsigned long nr)
+{
+	unsigned long base = start - start % GP_GROUP_UNITS, free;
+
+	free = ~gpi_umap_busy64(um, start / GP_GROUP_UNITS) &
+	       (~0UL << start % GP_GROUP_UNITS);
+	if (nbits - base < GP_GROUP_UNITS)
+		free &= (1UL << (nbits - base)) - 1;
+	free = gpi_word_runs(free, nr);
+	return free ? base + (unsigned long)__builtin_ctzl(free) : GPI_NO_FIT;
 }
 
 /* Mask of the bits of word @i that lie in [@start, @end). */
@@ -113,15 +148,14 @@ GPI_INLINE unsigned long gpi_find_next_t(const unsigned long *map,
 					 unsigned long start,
 					 unsigned long invert, gpi_read_fn rd)
 {
-	unsigned long i, w, words;
+	unsigned long i, w;
 
 	if (start >= size)
 		return size;
 	i = start / GP_WORD_BITS;
-	words = gpi_bitmap_words(size);
 	w = (rd(map, i) ^ invert) & (~0UL << (start % GP_WORD_BITS));
 	while (!w) {
-		if (++i >= words)
+		if (++i * GP_WORD_BITS >= size)
 			return size;
 		w = rd(map, i) ^ invert;
 	}
@@ -236,9 +270,61 @@ bool gpi_uany_busy(const unsigned long *um, unsigned long start,
 unsigned long gpi_ulargest_free_run(const unsigned long *um,
 				    unsigned long size);
 
-/* Copy the busy bits of units [64 @from, 64 @to) of @um into the plain
- * words @map[@from .. @to). */
-void gpi_umap_to_plain(const unsigned long *um, unsigned long *map,
-		       unsigned long from, unsigned long to);
+/* ------------------------------------------- the double-width CAS */
+
+/* Can this CPU compare-and-swap a group's two words at once (x86-64:
+ * cmpxchg16b; elsewhere the compiler's 16-byte atomics)? */
+bool gpi_cas2_supported(void);
+
+/*
+ * Replace group @g's words of @um, if they still are @old[0] (busy) and
+ * @old[1] (starts), with @busy and @starts; else load them into @old.
+ * Sequentially consistent.  The unit map is 16-byte aligned.
+ */
+static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
+				 unsigned long old[2], unsigned long busy,
+				 unsigned long starts)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	bool ok;
+
+	__asm__ __volatile__("lock cmpxchg16b %1"
+			     : "=@ccz"(ok),
+			       "+m"(*(unsigned __int128 *)&um[2 * g]),
+			       "+a"(old[0]), "+d"(old[1])
+			     : "b"(busy), "c"(starts)
+			     : "memory");
+	return ok;
+#else
+	unsigned __int128 want = old[0] | (unsigned __int128)old[1] << 64;
+	bool ok = __atomic_compare_exchange_n(
+		(unsigned __int128 *)&um[2 * g], &want,
+		busy | (unsigned __int128)starts << 64, false,
+		__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+
+	old[0] = (unsigned long)want;
+	old[1] = (unsigned long)(want >> 64);
+	return ok;
+#endif
+}
+
+/* Group @g's two words, read one after the other: they may be torn, so
+ * only a CAS with them (which fails if they were) may rely on both. */
+static inline void gpi_umap_load2(const unsigned long *um, unsigned long g,
+				  unsigned long w[2])
+{
+	w[0] = gpi_bitmap_word(um, 2 * g);
+	w[1] = gpi_bitmap_word(um, 2 * g + 1);
+}
+
+/* Group @g's two words as one atomic snapshot (a CAS that writes back
+ * what it read): for a refusal that must not rest on a torn read. */
+static inline void gpi_umap_snapshot(unsigned long *um, unsigned long g,
+				     unsigned long w[2])
+{
+	gpi_umap_load2(um, g, w);
+	while (!gpi_umap_cas2(um, g, w, w[0], w[1]))
+		;
+}
 
 #endif /* GENPOOL_CORE_BITMAP_H */

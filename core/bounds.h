@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/bounds.h - live allocations in a unit map (bitmap.h): claiming a
- * run (busy bits and start mark in one CAS per word), checking that a free
- * names exactly one live allocation and releasing it, and walking them.
+ * run (busy bits and start mark with one double-width CAS per group),
+ * checking that a free names exactly one live allocation and releasing
+ * it, and walking them.
  *
  * An allocation [b, e) has its busy bits set, a start mark at b and none
  * inside; it ends at e because unit e is free, carries a start mark, or is
  * the chunk's end.  So a free of [b, b + n) is exact when all n units are
  * busy, b has a start mark, no unit in (b, b + n) has one, and unit b + n
  * is not busy without one (it would continue the allocation).  For an
- * allocation within one word the check and the release are one CAS: two
+ * allocation within one group the check and the release are one CAS: two
  * racing frees of one allocation cannot both succeed, and a refused free
- * changes nothing.  Runs across words are claimed first word first and
- * released last word first (bounds.c), so every state in between is made
+ * changes nothing.  Runs across groups are claimed first group first and
+ * released last group first (bounds.c), so every state in between is made
  * of well-formed allocations.
  */
 #ifndef GENPOOL_CORE_BOUNDS_H
@@ -23,25 +24,19 @@
 
 #include "bitmap.h"
 
-/* Busy bits of the units [@lo, @lo + @n) of one word (n <= 32). */
+/* Bits of the units [@lo, @lo + @n) of one group (n <= 64). */
 static inline unsigned long gpi_umap_run_mask(unsigned long lo, unsigned long n)
 {
-	return ((1UL << n) - 1) << lo;
+	return (n < GP_GROUP_UNITS ? (1UL << n) - 1 : ~0UL) << lo;
 }
 
-/* The start mark of the unit at position @lo of a word. */
-static inline unsigned long gpi_umap_start_mark(unsigned long lo)
+/* Does [@b, @b + @nr) lie within one group? */
+static inline bool gpi_umap_one_group(unsigned long b, unsigned long nr)
 {
-	return 1UL << (GP_UNITS_PER_WORD + lo);
+	return b % GP_GROUP_UNITS + nr <= GP_GROUP_UNITS;
 }
 
-/* Does [@b, @b + @nr) lie within one unit-map word? */
-static inline bool gpi_umap_one_word(unsigned long b, unsigned long nr)
-{
-	return b % GP_UNITS_PER_WORD + nr <= GP_UNITS_PER_WORD;
-}
-
-/* A run across words: claimed word by word, rolled back on conflict. */
+/* A run across groups: claimed group by group, rolled back on conflict. */
 bool gpi_umap_claim_long(unsigned long *um, unsigned long b, unsigned long nr,
 			 bool *contended);
 
@@ -49,64 +44,59 @@ bool gpi_umap_claim_long(unsigned long *um, unsigned long b, unsigned long nr,
  * Claim [@b, @b + @nr) of @um, all of which must be free, and mark @b as
  * an allocation's start.  Returns false (nothing changed) if a unit was
  * busy.  *@contended is set when a CAS had to be retried because another
- * thread changed the word.  Lock-free.
+ * thread changed the group.  Lock-free.
  */
 static inline bool gpi_umap_claim(unsigned long *um, unsigned long b,
 				  unsigned long nr, bool *contended)
 {
-	unsigned long *w = &um[b / GP_UNITS_PER_WORD], lo, busy, old;
+	unsigned long g = b / GP_GROUP_UNITS, lo = b % GP_GROUP_UNITS, run, w[2];
 
-	if (!gpi_umap_one_word(b, nr))
+	if (!gpi_umap_one_group(b, nr))
 		return gpi_umap_claim_long(um, b, nr, contended);
-	lo = b % GP_UNITS_PER_WORD;
-	busy = gpi_umap_run_mask(lo, nr);
-	old = gpi_bitmap_word(w, 0);
+	run = gpi_umap_run_mask(lo, nr);
+	gpi_umap_load2(um, g, w);
 	for (;;) {
-		if (old & busy)
+		if (w[0] & run)
 			return false;
-		if (__atomic_compare_exchange_n(w, &old,
-						old | busy | gpi_umap_start_mark(lo),
-						false, __ATOMIC_SEQ_CST,
-						__ATOMIC_RELAXED))
+		if (gpi_umap_cas2(um, g, w, w[0] | run, w[1] | 1UL << lo))
 			return true;
 		*contended = true;
 	}
 }
 
-/* Does unit @e (< @nbits) continue an allocation that runs up to it?
- * @w is its word's value if it lies in the word the caller holds. */
-static inline bool gpi_umap_continues(unsigned long w, unsigned long e)
+/* Does unit @e continue an allocation that runs up to it?  @w is its
+ * group's words. */
+static inline bool gpi_umap_continues(const unsigned long w[2], unsigned long e)
 {
-	unsigned long lo = e % GP_UNITS_PER_WORD;
+	unsigned long bit = 1UL << (e % GP_GROUP_UNITS);
 
-	return (w >> lo & 1) && !(w & gpi_umap_start_mark(lo));
+	return (w[0] & bit) && !(w[1] & bit);
 }
 
-/* Why one word's part [@lo, @lo + @n) of a free is refused in @old, the
- * word's value (0 if it is not): -EALREADY a unit is free, -EBADSLT a
- * start mark is missing (@first: the part holds the start) or in the way. */
-static inline int gpi_umap_refuse(unsigned long old, unsigned long lo,
+/* Why one group's part [@lo, @lo + @n) of a free is refused by its words
+ * @w: -EALREADY a unit is free, -EBADSLT a start mark is missing (@first:
+ * the part holds the start) or in the way; else 0. */
+static inline int gpi_umap_refuse(const unsigned long w[2], unsigned long lo,
 				  unsigned long n, bool first)
 {
-	unsigned long busy = gpi_umap_run_mask(lo, n);
-	unsigned long starts = busy << GP_UNITS_PER_WORD;
+	unsigned long run = gpi_umap_run_mask(lo, n), starts = run;
 
-	if ((old & busy) != busy)
+	if ((w[0] & run) != run)
 		return -EALREADY;
 	if (first) {
-		if (!(old & gpi_umap_start_mark(lo)))
+		if (!(w[1] & 1UL << lo))
 			return -EBADSLT;
-		starts &= ~gpi_umap_start_mark(lo);
+		starts &= ~(1UL << lo);
 	}
-	return old & starts ? -EBADSLT : 0;
+	return w[1] & starts ? -EBADSLT : 0;
 }
 
 /* Is [@b, @b + @nr) of @um exactly one live allocation?  0 or the errno
- * gpi_umap_free() would give, from plain reads; changes nothing. */
-int gpi_umap_check(const unsigned long *um, unsigned long nbits,
-		   unsigned long b, unsigned long nr);
+ * gpi_umap_free() would give; changes nothing. */
+int gpi_umap_check(unsigned long *um, unsigned long nbits, unsigned long b,
+		   unsigned long nr);
 
-/* A free across words (bounds.c). */
+/* A free across groups (bounds.c). */
 int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
 		       unsigned long nr);
 
@@ -120,34 +110,44 @@ int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
 static inline int gpi_umap_free(unsigned long *um, unsigned long nbits,
 				unsigned long b, unsigned long nr)
 {
-	unsigned long *w = &um[b / GP_UNITS_PER_WORD], e = b + nr, lo, old;
-	bool same;
+	unsigned long g = b / GP_GROUP_UNITS, lo = b % GP_GROUP_UNITS, e = b + nr;
+	unsigned long w[2], next[2], run;
+	bool atomic = false;	/* w is one atomic snapshot */
 	int err;
 
-	if (!gpi_umap_one_word(b, nr))
+	if (!gpi_umap_one_group(b, nr))
 		return gpi_umap_free_long(um, nbits, b, nr);
-	lo = b % GP_UNITS_PER_WORD;
-	same = e / GP_UNITS_PER_WORD == b / GP_UNITS_PER_WORD;
-	old = gpi_bitmap_word(w, 0);
+	run = gpi_umap_run_mask(lo, nr);
+	gpi_umap_load2(um, g, w);
 	for (;;) {
-		err = gpi_umap_refuse(old, lo, nr, true);
-		if (err)
-			return err;
-		if (e < nbits &&
-		    gpi_umap_continues(same ? old : gpi_bitmap_word(w, 1), e))
-			return -EBADSLT;
-		if (__atomic_compare_exchange_n(w, &old,
-						old & ~(gpi_umap_run_mask(lo, nr) |
-							gpi_umap_start_mark(lo)),
-						false, __ATOMIC_SEQ_CST,
-						__ATOMIC_RELAXED))
+		err = gpi_umap_refuse(w, lo, nr, true);
+		if (!err && e < nbits) {
+			if (e % GP_GROUP_UNITS)
+				next[0] = w[0], next[1] = w[1];
+			else if (atomic)
+				gpi_umap_snapshot(um, g + 1, next);
+			else
+				gpi_umap_load2(um, g + 1, next);
+			if (gpi_umap_continues(next, e))
+				err = -EBADSLT;
+		}
+		if (err) {
+			if (atomic)
+				return err;
+			/* Refuse only on what was really there. */
+			gpi_umap_snapshot(um, g, w);
+			atomic = true;
+			continue;
+		}
+		if (gpi_umap_cas2(um, g, w, w[0] & ~run, w[1] & ~(1UL << lo)))
 			return 0;
+		atomic = true;	/* a failed CAS read the words atomically */
 	}
 }
 
 /*
  * Claim @k allocations of @nr units at @b, @b + @stride, ... (@stride >=
- * @nr), all free, with one CAS per word they share.  Returns false, with
+ * @nr), all free, with one CAS per group they share.  Returns false, with
  * nothing changed, if a unit was busy.  *@contended as gpi_umap_claim().
  */
 bool gpi_umap_claim_many(unsigned long *um, unsigned long b, unsigned long nr,

@@ -144,6 +144,23 @@ void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *um,
 		gpi_hints_repair(h, um, nbits, b);
 }
 
+/*
+ * From here on claims and releases keep the exact promise; then every mask
+ * is made exact.  A claim or release reads the flag after its unit-map RMW
+ * (seq_cst), we store it before reading any window (seq_cst): one that
+ * read it still clear precedes our store in S, so its RMW precedes our
+ * window reads and the repair sees it.  Threads that get here together
+ * repair together (repairs are idempotent); only then is the promise
+ * ready for best fit.
+ */
+void gpi_hints_make_exact(struct gp_hints *h, const unsigned long *um,
+			  unsigned long nbits)
+{
+	__atomic_store_n(&h->exact, true, __ATOMIC_SEQ_CST);
+	gpi_hints_rebuild(h, um, nbits);
+	__atomic_store_n(&h->exact_ready, true, __ATOMIC_RELEASE);
+}
+
 void gpi_hints_init(struct gp_hints *h, uint16_t *mem, unsigned long nbits)
 {
 	memset(h, 0, sizeof(*h));
@@ -187,13 +204,33 @@ unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 	return gpi_find_next_t(um, cap, at, 0, busy64_sc) - at;
 }
 
-void gpi_hints_left_of(struct gp_hints *h, const unsigned long *um,
-		       unsigned long start)
+unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
+				   unsigned long at, unsigned long len)
 {
-	unsigned long from = gpi_run_start_before(um, start);
+	return len >= GP_TOP_CLASS_MIN || at + len >= nbits ? len :
+	       len + gpi_run_length_from(um, nbits, at + len);
+}
 
-	if (from != GPI_NO_FIT)
-		gpi_hints_announce(h, from, start - from, true);
+void gpi_hints_claimed_mid(struct gp_hints *h, const unsigned long *um,
+			   unsigned long nbits, unsigned long start,
+			   unsigned long end)
+{
+	unsigned long from = gpi_run_start_before(um, start), len;
+	bool ended, exact = gpi_hints_exact(h);
+
+	/* The piece before keeps the hole's start: covering hints have it;
+	 * a run reaching 1024 units back is in the top class, as was its
+	 * hole. */
+	if (exact && from != GPI_NO_FIT)
+		gpi_hints_announce(h, um, nbits, from, start - from, true);
+	if (end >= nbits)
+		return;
+	/* The piece after: covered when it starts in the hole's block. */
+	if (!exact && from != GPI_NO_FIT &&
+	    from / GP_BLOCK_BITS == end / GP_BLOCK_BITS)
+		return;
+	len = gpi_hints_measure(um, nbits, end, &ended);
+	gpi_hints_announce(h, um, nbits, end, len, ended);
 }
 
 unsigned gpi_hints_classes(const struct gp_hints *h)

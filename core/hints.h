@@ -4,23 +4,31 @@
  *
  * A block is 512 units of a chunk's unit map (bitmap.h; two cache lines).
  * Every free hole (a maximal run of free units) belongs to the block it
- * starts in, and each
- * block keeps a 16-bit mask with bit c set when one of its holes may have
- * a length in size class c (classes: 1, 2, 3, then half powers of two
- * 4-5, 6-7, ..., 48-63, then powers of two 64-127, ..., 512-1023, and
- * 1024 or more): two bytes per 512 units, 1/32 bit per unit.  Per chunk,
- * class_blocks[c] counts the blocks with bit c set.
+ * starts in, and each block keeps a 16-bit mask of size classes (1, 2, 3,
+ * then half powers of two 4-5, 6-7, ..., 48-63, then powers of two
+ * 64-127, ..., 512-1023, and 1024 or more): two bytes per 512 units, 1/32
+ * bit per unit.  Per chunk, class_blocks[c] counts the blocks with bit c.
  *
- * Masks are supersets: every hole's class bit is set in the block it
- * starts in, and a bit may outlive its hole.  A claim or release only
- * announces the holes it creates: it reads at most GP_MEASURE_UNITS units
- * past its end (the hole before it only when that unit is free), and a
- * hole that runs on past what was read is announced with every class it
- * may have (its measured length's and all above).  A search that finds
- * nothing in a block its mask sent it to repairs that block's mask from
- * the bitmap.  A stale bit costs one wasted block search; a missing bit
- * cannot happen (hints.c explains the ordering that guarantees it, under
- * the C11 memory model alone: it holds on arm64 as on x86-64).
+ * The masks keep one of two promises, per chunk:
+ *   covering (the default): every hole's block has a bit at or above the
+ *     hole's class.  That is all first fit needs (it screens blocks by
+ *     "a bit >= class(n)"), and it is cheap to keep: a claim at a hole's
+ *     start that ends in the same block leaves pieces the hole's own bit
+ *     covers, so it announces nothing; a release is done when its hole's
+ *     block has the top bit; otherwise a hole is measured (at most
+ *     GP_MEASURE_UNITS units past the change) and its class announced,
+ *     the top class for a run whose end was not seen.
+ *   exact (chunks best fit has run on, gp_hints.exact): every hole's own
+ *     class bit is set where it starts.  Best fit takes the smallest
+ *     class present and visits only the blocks with that bit, so it needs
+ *     this; every piece a claim or release leaves is announced, measured
+ *     to its class.
+ * Either way a bit may outlive its hole.  A search that finds nothing in a
+ * block its mask sent it to repairs that block's mask: recomputes it
+ * exactly (which keeps both promises).  A stale bit costs one wasted block
+ * search; a missing bit cannot happen (hints.c explains the ordering that
+ * guarantees it, under the C11 memory model alone: it holds on arm64 as on
+ * x86-64).
  */
 #ifndef GENPOOL_CORE_HINTS_H
 #define GENPOOL_CORE_HINTS_H
@@ -39,13 +47,15 @@
 /* The class arrays are padded so the vector kernels may read past the end. */
 #define GP_CLASS_PAD 32
 /* How far past its end a claim or release measures the hole it leaves. */
-#define GP_MEASURE_UNITS (4 * GP_UNITS_PER_WORD)
+#define GP_MEASURE_UNITS (2 * GP_GROUP_UNITS)
 
 /* Hole classes of one chunk.  The counters are written only when a class
  * appears in or leaves a block; they sit on their own cache lines. */
 struct gp_hints {
 	uint16_t *cls;			/* per block; nblocks + GP_CLASS_PAD */
 	unsigned long nblocks;
+	bool exact;			/* atomic: keep the exact promise */
+	bool exact_ready;		/* atomic: ... and the masks keep it */
 	char pad0[64];
 	unsigned long class_blocks[GP_CLASSES];	/* atomic counters */
 	char pad1[64];
@@ -141,67 +151,112 @@ unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 /* Set @bits in block @b's mask (the slow half of gpi_hints_announce()). */
 void gpi_hints_add(struct gp_hints *h, unsigned long b, unsigned bits);
 
+/* Length of the free run of at least @len units from @at, measured to the
+ * top class (exact hints, a run gpi_hints_measure() did not see end). */
+unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
+				   unsigned long at, unsigned long len);
+
+/* Does @h keep the exact promise?  Read after the caller's unit-map RMW,
+ * seq_cst: see gpi_hints_make_exact(). */
+static inline bool gpi_hints_exact(const struct gp_hints *h)
+{
+	return __atomic_load_n(&h->exact, __ATOMIC_SEQ_CST);
+}
+
+/* Do @h's masks keep the exact promise already (best fit may use them)? */
+static inline bool gpi_hints_exact_ready(const struct gp_hints *h)
+{
+	return __atomic_load_n(&h->exact_ready, __ATOMIC_ACQUIRE);
+}
+
+/* Switch @h to the exact promise, while the chunk is in use. */
+void gpi_hints_make_exact(struct gp_hints *h, const unsigned long *um,
+			  unsigned long nbits);
+
 /*
  * Announce the hole starting at unit @at: @len units long if @ended, else
- * at least @len (then every class it may have).  One load when the
- * classes are there already, the usual case.
+ * at least @len.  Covering hints need a bit at or above its class (the top
+ * one when its end was not seen); exact hints its class's bit (measured to
+ * the top class first).  One load of the mask when it holds that already,
+ * the usual case; sequentially consistent, ordered after the caller's
+ * unit-map RMW (the argument in hints.c).
  */
-static inline void gpi_hints_announce(struct gp_hints *h, unsigned long at,
+static inline void gpi_hints_announce(struct gp_hints *h,
+				      const unsigned long *um,
+				      unsigned long nbits, unsigned long at,
 				      unsigned long len, bool ended)
 {
-	unsigned c = gpi_size_class(len);
-	unsigned bits = ended ? 1u << c : (0xffffu << c) & 0xffffu;
 	unsigned long b = at / GP_BLOCK_BITS;
+	unsigned m, c;
 
 	/* Another thread claimed the hole first: it announces what it left. */
 	if (len == 0)
 		return;
-	/* Sequentially consistent: ordered after the caller's bitmap RMW
-	 * (the argument in hints.c). */
-	if ((__atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST) & bits) != bits)
-		gpi_hints_add(h, b, bits);
+	m = __atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST);
+	if (__builtin_expect(!gpi_hints_exact(h), 1)) {
+		c = ended ? gpi_size_class(len) : GP_CLASSES - 1;
+		if (!(m >> c))
+			gpi_hints_add(h, b, 1u << c);
+		return;
+	}
+	if (!ended)
+		len = gpi_hints_measure_on(um, nbits, at, len);
+	c = gpi_size_class(len);
+	if (!(m & 1u << c))
+		gpi_hints_add(h, b, 1u << c);
 }
 
-/* Is unit @u busy (a read ordered after the caller's bitmap RMW)? */
+/* Is unit @u busy (a read ordered after the caller's unit-map RMW)? */
 static inline bool gpi_hints_busy(const unsigned long *um, unsigned long u)
 {
-	return __atomic_load_n(&um[u / GP_UNITS_PER_WORD], __ATOMIC_SEQ_CST) >>
-	       (u % GP_UNITS_PER_WORD) & 1;
+	return gpi_umap_busy64_sc(um, u / GP_GROUP_UNITS) >>
+	       (u % GP_GROUP_UNITS) & 1;
 }
 
 /*
- * Length of the free run from unit @at (< @nbits, free), reading at most
- * GP_MEASURE_UNITS units: *@ended says whether the run ended (a busy unit
- * or the chunk's end) within what was read.
+ * Length of the free run from unit @at (< @nbits), 0 if @at is busy,
+ * reading at most GP_MEASURE_UNITS units past its group: *@ended says
+ * whether the run ended (a busy unit or the chunk's end) within what was
+ * read.
  */
 static inline unsigned long gpi_hints_measure(const unsigned long *um,
 					      unsigned long nbits,
 					      unsigned long at, bool *ended)
 {
-	unsigned long i = at / GP_UNITS_PER_WORD, lo = at % GP_UNITS_PER_WORD;
-	unsigned long base = i * GP_UNITS_PER_WORD, w, end;
+	unsigned long g = at / GP_GROUP_UNITS, w, end;
+	unsigned long last = (nbits - 1) / GP_GROUP_UNITS;
 
-	w = __atomic_load_n(&um[i], __ATOMIC_SEQ_CST) & GP_BUSY_HALF &
-	    (~0UL << lo);
-	while (!w && base + GP_UNITS_PER_WORD < at + GP_MEASURE_UNITS) {
-		base += GP_UNITS_PER_WORD;
-		if (base >= nbits)
-			break;
-		w = __atomic_load_n(&um[++i], __ATOMIC_SEQ_CST) & GP_BUSY_HALF;
+	w = gpi_umap_busy64_sc(um, g) & (~0UL << at % GP_GROUP_UNITS);
+	if (!w && (g + 3) * GP_GROUP_UNITS <= nbits) {
+		/* The usual long run: the next two groups free, one test. */
+		w = gpi_umap_busy64_sc(um, g + 1) | gpi_umap_busy64_sc(um, g + 2);
+		if (!w) {
+			*ended = false;
+			return (g + 3) * GP_GROUP_UNITS - at;
+		}
+		w = 0;		/* it ends in one of them: find where */
+		last = g + 2;
 	}
-	end = w ? base + (unsigned long)__builtin_ctzl(w)
-		: base + GP_UNITS_PER_WORD;
+	while (!w && g < last)
+		w = gpi_umap_busy64_sc(um, ++g);
+	end = g * GP_GROUP_UNITS +
+	      (w ? (unsigned long)__builtin_ctzl(w) : GP_GROUP_UNITS);
 	*ended = w || end >= nbits;
 	return (end < nbits ? end : nbits) - at;
 }
 
-/* The hole before @start of a claim: announced exactly (rare for first
- * fit, which starts at a hole's first unit). */
-void gpi_hints_left_of(struct gp_hints *h, const unsigned long *um,
-		       unsigned long start);
+/* A claim that did not start at its hole's first unit (hints.c). */
+void gpi_hints_claimed_mid(struct gp_hints *h, const unsigned long *um,
+			   unsigned long nbits, unsigned long start,
+			   unsigned long end);
 
-/* After [@start, @start + @nr) of @um was claimed: announce the holes
- * left on either side. */
+/*
+ * After [@start, @start + @nr) of @um was claimed from a free hole:
+ * announce the holes left on either side.  Covering hints need nothing
+ * for a piece that starts in the block the hole started in: the hole's
+ * bit covers it (pieces are shorter).  So a claim at a hole's start
+ * (first fit's) that ends in the same block costs one test.
+ */
 static inline void gpi_hints_claimed(struct gp_hints *h,
 				     const unsigned long *um,
 				     unsigned long nbits, unsigned long start,
@@ -210,16 +265,22 @@ static inline void gpi_hints_claimed(struct gp_hints *h,
 	unsigned long end = start + nr, len;
 	bool ended;
 
-	if (start > 0 && !gpi_hints_busy(um, start - 1))
-		gpi_hints_left_of(h, um, start);
-	if (end < nbits && !gpi_hints_busy(um, end)) {
-		len = gpi_hints_measure(um, nbits, end, &ended);
-		gpi_hints_announce(h, end, len, ended);
+	if (start > 0 && !gpi_hints_busy(um, start - 1)) {
+		gpi_hints_claimed_mid(h, um, nbits, start, end);
+		return;
 	}
+	if (end >= nbits || (end / GP_BLOCK_BITS == start / GP_BLOCK_BITS &&
+			     !gpi_hints_exact(h)))
+		return;
+	len = gpi_hints_measure(um, nbits, end, &ended);
+	gpi_hints_announce(h, um, nbits, end, len, ended);
 }
 
-/* After [@start, @start + @nr) of @um was released: announce the class of
- * the hole it is now part of. */
+/*
+ * After [@start, @start + @nr) of @um was released: announce the hole it
+ * is now part of.  Covering hints are done when the hole's block has the
+ * top bit (it covers any class), without measuring.
+ */
 static inline void gpi_hints_released(struct gp_hints *h,
 				      const unsigned long *um,
 				      unsigned long nbits, unsigned long start,
@@ -233,10 +294,14 @@ static inline void gpi_hints_released(struct gp_hints *h,
 		if (from == GPI_NO_FIT)
 			return;
 	}
+	if (!gpi_hints_exact(h) &&
+	    __atomic_load_n(&h->cls[from / GP_BLOCK_BITS], __ATOMIC_SEQ_CST) >>
+	    (GP_CLASSES - 1))
+		return;
 	len = end - from;
-	if (end < nbits && !gpi_hints_busy(um, end))
+	if (end < nbits)
 		len += gpi_hints_measure(um, nbits, end, &ended);
-	gpi_hints_announce(h, from, len, ended);
+	gpi_hints_announce(h, um, nbits, from, len, ended);
 }
 
 #endif /* GENPOOL_CORE_HINTS_H */

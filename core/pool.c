@@ -76,6 +76,12 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 		errno = EINVAL;
 		return NULL;
 	}
+	/* The unit map needs a double-width CAS (bitmap.h): every x86-64
+	 * CPU since about 2006 has cmpxchg16b. */
+	if (!gpi_cas2_supported()) {
+		errno = ENOTSUP;
+		return NULL;
+	}
 	pool = gpi_meta_zalloc(sizeof(*pool), nid);
 	if (!pool) {
 		errno = ENOMEM;
@@ -234,6 +240,7 @@ GP_EXPORT int gen_pool_add_owner(struct gen_pool *pool, unsigned long virt,
 		return -ENOMEM;
 	}
 	gpi_hints_init(&c->hints, hints, nbits);
+	c->hints.exact = c->hints.exact_ready = pool->algo == gen_pool_best_fit;
 	c->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	c->pub.start_addr = virt;
 	c->pub.end_addr = virt + (size - 1);
@@ -275,20 +282,24 @@ GP_EXPORT int gen_pool_add(struct gen_pool *pool, unsigned long addr,
 /* Claims a thread makes after contention before it tries the chunk's
  * true first fit again. */
 #define GP_CALM_CLAIMS 1024UL
-/* Units per cache line of unit map: the granule threads are spread over. */
-#define GP_LINE_UNITS (GP_CACHE_LINE / sizeof(unsigned long) * GP_UNITS_PER_WORD)
+/*
+ * How far apart contended threads' first fits start: more than the 1024
+ * units a hole's upkeep may read back past a claim or free (hints.h), so a
+ * thread's upkeep never reads the lines another thread is writing.
+ */
+#define GP_SPREAD_UNITS (2 * GP_TOP_CLASS_MIN)
 
 /*
  * The calling thread lost a CAS at unit @bit of @c: from now on its first
- * fits in @c start past that cache line, on a line of their own (one per
+ * fits in @c start past that place, in a stretch of their own (one per
  * thread slot), instead of racing the other threads for the same first
  * hole.  A thread that never meets contention keeps the exact first fit.
  */
 unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit)
 {
-	unsigned long line = bit / GP_LINE_UNITS + 1 +
-			     (unsigned long)gpi_thread_slot();
-	unsigned long start = line * GP_LINE_UNITS;
+	unsigned long start = (bit / GP_SPREAD_UNITS + 1 +
+			       (unsigned long)gpi_thread_slot()) *
+			      GP_SPREAD_UNITS;
 
 	if (start >= c->nbits)
 		start = 0;
@@ -314,8 +325,14 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	bool forward = gpi_algo_first_fit_family(algo), contended;
 	unsigned long start = forward ? gpi_first_fit_start(c) : 0, bit, tries;
 
+
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
-		bit = gpi_algo_run(pool, c, algo, data, start, nr);
+		/* Plain first fit, the default, straight to the engine. */
+		if (__builtin_expect(algo == gen_pool_first_fit, 1))
+			bit = gpi_engine_find(&c->hints, c->um, c->nbits, start,
+					      nr, 0, 0);
+		else
+			bit = gpi_algo_run(pool, c, algo, data, start, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit) {
 			/* Nothing past a thread's own start: the whole chunk. */
@@ -337,7 +354,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * others saw those units busy and announced shorter holes, so
 		 * the hole they belong to again must be announced, as a
 		 * free's. */
-		if (!gpi_umap_one_word(bit, nr))
+		if (!gpi_umap_one_group(bit, nr))
 			gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
 		if (!gpi_algo_builtin(algo))
 			gpi_view_resync(c, bit, nr);
@@ -704,10 +721,18 @@ GP_EXPORT int gp_min_alloc_order(const struct gen_pool *pool)
 GP_EXPORT void gen_pool_set_algo(struct gen_pool *pool, genpool_algo_t algo,
 				 void *data)
 {
+	struct gp_chunk *c;
+
 	if (!pool)
 		return;
 	pool->algo = algo ? algo : gen_pool_first_fit;
 	pool->data = algo ? data : NULL;
+	/* Best fit wants exact hole classes (hints.h): make them so now
+	 * rather than at its first allocation. */
+	for (c = gpi_first_chunk(pool); c; c = c->next)
+		if (pool->algo == gen_pool_best_fit &&
+		    !gpi_hints_exact_ready(&c->hints))
+			gpi_hints_make_exact(&c->hints, c->um, c->nbits);
 }
 
 GP_EXPORT int gp_set_name(struct gen_pool *pool, const char *name)

@@ -123,7 +123,11 @@ static inline void gpi_used_add(struct gp_chunk *c, long delta)
 
 /* Is @algo first fit, first fit aligned or order-aligned (placements that
  * move forward: a later call never lands below an earlier one)? */
-bool gpi_algo_first_fit_family(genpool_algo_t algo);
+static inline bool gpi_algo_first_fit_family(genpool_algo_t algo)
+{
+	return algo == gen_pool_first_fit || algo == gen_pool_first_fit_align ||
+	       algo == gen_pool_first_fit_order_align;
+}
 
 /* Is @algo one of the five built-in algorithms? */
 bool gpi_algo_builtin(genpool_algo_t algo);

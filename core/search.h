@@ -21,17 +21,64 @@
 #include "hints.h"
 #include "util.h"
 
+/* The path in force; GP_SEARCH_AUTO (0) until first chosen. */
+extern int gpi_current_path;
+
+/* Choose the path from GENPOOL_SEARCH and the CPU (first use). */
+enum gp_search_path gpi_search_path_init(void);
+
+/* The path in force (never GP_SEARCH_AUTO). */
+static inline enum gp_search_path gpi_search_path(void)
+{
+	int path = __atomic_load_n(&gpi_current_path, __ATOMIC_RELAXED);
+
+	return path ? (enum gp_search_path)path : gpi_search_path_init();
+}
+
+/* gpi_engine_find() past its first block (search_engine.c). */
+unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
+				 unsigned long nbits, unsigned long start,
+				 unsigned long nr, unsigned long align_mask,
+				 unsigned long align_offset);
+
 /*
  * First-fit search with the engine: the lowest b >= @start such that
  * [b, b + @nr) is free and ((b + @align_offset) & @align_mask) == 0.
  * Returns b, or GPI_NO_FIT if none.  Same answer as the reference
- * gpi_ufind_zero_area() on the same unit map.
+ * gpi_ufind_zero_area() on the same unit map.  The block holding @start
+ * is searched here, inline, whatever its mask says (@start may lie inside
+ * a hole that an earlier block owns): that is where a first fit in a
+ * lightly used pool lands.
  */
-unsigned long gpi_engine_find(struct gp_hints *h,
-			      const unsigned long *um, unsigned long nbits,
-			      unsigned long start, unsigned long nr,
-			      unsigned long align_mask,
-			      unsigned long align_offset);
+static inline unsigned long gpi_engine_find(struct gp_hints *h,
+					    const unsigned long *um,
+					    unsigned long nbits,
+					    unsigned long start,
+					    unsigned long nr,
+					    unsigned long align_mask,
+					    unsigned long align_offset)
+{
+	unsigned long hi, bit;
+
+	if (nr == 0 || start >= nbits || nr > nbits - start)
+		return GPI_NO_FIT;
+	if (gpi_search_path() == GP_SEARCH_REFERENCE)
+		return gpi_ufind_zero_area(um, nbits, start, nbits, nr,
+					   align_mask, align_offset);
+	if (!align_mask && nr <= GP_GROUP_UNITS) {
+		bit = gpi_umap_first_in_group(um, nbits, start, nr);
+		if (bit != GPI_NO_FIT)
+			return bit;
+	}
+	hi = (start / GP_BLOCK_BITS + 1) * GP_BLOCK_BITS;
+	bit = gpi_find_zero_area_t(um, nbits, start, hi < nbits ? hi : nbits,
+				   nr, align_mask, align_offset,
+				   gpi_umap_busy64);
+	if (bit != GPI_NO_FIT)
+		return bit;
+	return gpi_engine_find_on(h, um, nbits, start, nr, align_mask,
+				  align_offset);
+}
 
 /*
  * Best fit with the engine: the start of a smallest hole of at least @nr
@@ -55,20 +102,6 @@ unsigned long gpi_scan_avx2(const struct gp_hints *h, unsigned long from,
 			    unsigned classes);
 unsigned long gpi_scan_avx512(const struct gp_hints *h, unsigned long from,
 			      unsigned classes);
-
-/* The path in force; GP_SEARCH_AUTO (0) until first chosen. */
-extern int gpi_current_path;
-
-/* Choose the path from GENPOOL_SEARCH and the CPU (first use). */
-enum gp_search_path gpi_search_path_init(void);
-
-/* The path in force (never GP_SEARCH_AUTO). */
-static inline enum gp_search_path gpi_search_path(void)
-{
-	int path = __atomic_load_n(&gpi_current_path, __ATOMIC_RELAXED);
-
-	return path ? (enum gp_search_path)path : gpi_search_path_init();
-}
 
 /* The scan kernel of the path in force (word for the reference path). */
 gpi_scan_fn gpi_scan_kernel(void);

@@ -53,31 +53,25 @@ repair_if_stale(struct gp_hints *h, const unsigned long *um,
 		gpi_hints_repair(h, um, nbits, b);
 }
 
-unsigned long gpi_engine_find(struct gp_hints *h,
-			      const unsigned long *um, unsigned long nbits,
-			      unsigned long start, unsigned long nr,
-			      unsigned long align_mask,
-			      unsigned long align_offset)
+unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
+				 unsigned long nbits, unsigned long start,
+				 unsigned long nr, unsigned long align_mask,
+				 unsigned long align_offset)
 {
-	gpi_scan_fn scan = NULL;	/* looked up once the first block fails */
-	unsigned long b, lo, hi, bit;
+	gpi_scan_fn scan = gpi_scan_kernel();
+	unsigned long b = start / GP_BLOCK_BITS, lo = start, hi, bit;
 
-	if (gpi_search_path() == GP_SEARCH_REFERENCE)
-		return gpi_ufind_zero_area(um, nbits, start, nbits, nr,
-					  align_mask, align_offset);
-	if (nr == 0 || start >= nbits || nr > nbits - start)
-		return GPI_NO_FIT;
-	/* The first block is searched whatever its mask says: @start may
-	 * lie inside a hole that an earlier block owns. */
-	for (b = start / GP_BLOCK_BITS; b < h->nblocks;
-	     b = scan(h, b + 1, gpi_classes_from(nr))) {
-		lo = b * GP_BLOCK_BITS > start ? b * GP_BLOCK_BITS : start;
+	for (;;) {
 		hi = (b + 1) * GP_BLOCK_BITS < nbits ? (b + 1) * GP_BLOCK_BITS
 						     : nbits;
-		bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr, align_mask,
-					   align_offset, gpi_umap_busy64);
-		if (bit < nbits)
-			return bit;
+		/* The first block was searched by gpi_engine_find(). */
+		if (lo != start) {
+			bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr,
+						   align_mask, align_offset,
+						   gpi_umap_busy64);
+			if (bit < nbits)
+				return bit;
+		}
 		bit = find_past_block(um, nbits, hi, nr, align_mask,
 				      align_offset);
 		if (bit < nbits)
@@ -85,10 +79,11 @@ unsigned long gpi_engine_find(struct gp_hints *h,
 		/* The first block was searched only from @start. */
 		if (lo == b * GP_BLOCK_BITS)
 			repair_if_stale(h, um, nbits, b, nr, align_mask);
-		if (!scan)
-			scan = gpi_scan_kernel();
+		b = scan(h, b + 1, gpi_classes_from(nr));
+		if (b >= h->nblocks)
+			return GPI_NO_FIT;
+		lo = b * GP_BLOCK_BITS;
 	}
-	return GPI_NO_FIT;
 }
 
 /*

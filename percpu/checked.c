@@ -120,7 +120,8 @@ bool gpc_span_refresh(struct gp_cache *c, unsigned long addr)
 	pthread_mutex_lock(&c->chk_lock);
 	gen_pool_for_each_chunk(c->pool, collect_chunk, &l);
 	ok = !l.failed;
-	qsort(l.s, l.n, sizeof(l.s[0]), by_start);
+	if (l.n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(l.s, l.n, sizeof(l.s[0]), by_start);
 	for (unsigned int i = 0; i < l.n; i++) {
 		lo = l.s[i].start < lo ? l.s[i].start : lo;
 		hi = l.s[i].end > hi ? l.s[i].end : hi;

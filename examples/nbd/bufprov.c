@@ -2,12 +2,11 @@
 /*
  * examples/nbd/bufprov.c - where request buffers come from.
  *
- * Zero-copy mode: one genpool pool over pinned memory (hugetlb, THP or
- * anonymous), registered with every worker's ring as one fixed buffer, so
- * each allocation is {addr, len, buf_index} that READ_FIXED, WRITE_FIXED
- * and SEND_ZC use without pinning pages per I/O.  (Until the io/ layer's
- * gp_uring_register()/gp_iobuf_alloc() land, the registration is done
- * here with io_uring_register_buffers().)
+ * Zero-copy mode: one genpool pool over the io/ layer's pinned memory
+ * (gp_mem: hugetlb, THP or anonymous), registered by gp_uring_register()
+ * with the first worker's ring and gp_uring_attach()ed to the others, so
+ * each allocation is a gp_iobuf {addr, len, buf_index} that READ_FIXED,
+ * WRITE_FIXED and SEND_ZC use on any worker without pinning pages per I/O.
  *
  * --no-zerocopy: each buffer is malloc'd (aligned for O_DIRECT) and freed,
  * as a server without a registered pool does.
@@ -17,57 +16,36 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <genpool/genalloc.h>
+#include <genpool/io.h>
+#include <genpool/percpu.h>
 #include <genpool/stats.h>
 
 #include "nbd.h"
 
 /* Pool size: room for two largest requests and plenty of small ones. */
 #define POOL_BYTES	(4ULL * NBD_MAX_PAYLOAD)
-#define HUGE_2M		(2ULL << 20)
+/*
+ * gp_iobuf_alloc() serves the powers of two 4 KiB .. 128 KiB from a
+ * per-CPU cache; a READ buffer is its data plus a small prefix for the
+ * reply header (4 KiB + 512), so such sizes are rounded up to the next
+ * power of two: at most twice the memory, for a cache hit instead of a
+ * pool search.
+ */
+#define CACHED_MIN	(4U << 10)
+#define CACHED_MAX	(128U << 10)
 
 struct nbd_provider {
 	bool zerocopy;
 	size_t align;
 	/* zero-copy mode */
+	struct gp_mem *mem;
 	struct gen_pool *pool;
-	void *mem;
-	size_t mem_size;
-	const char *backing;		/* what the memory really is */
-	bool registered;		/* every ring took the fixed buffer */
-	atomic_uint rings;		/* rings holding the registration */
+	struct gp_uring_buffers *bufs;	/* NULL until the first ring */
+	pthread_mutex_t lock;		/* serialises attach/detach */
 	atomic_ullong waits;		/* allocations refused for now */
 };
-
-/* Map @size bytes of the asked backing; say in @p->backing what we got. */
-static void *map_backing(struct nbd_provider *p, enum nbd_backing b, size_t size)
-{
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
-	void *m;
-
-	if (b == BACKING_HUGETLB) {
-		m = mmap(NULL, size, PROT_READ | PROT_WRITE, flags | MAP_HUGETLB, -1, 0);
-		if (m == MAP_FAILED) {
-			fprintf(stderr, "genpool-nbd: --backing hugetlb: %s (reserve pages: "
-				"echo %zu > /proc/sys/vm/nr_hugepages)\n", strerror(errno),
-				(size_t)(size / HUGE_2M));
-			return NULL;
-		}
-		p->backing = "hugetlb";
-		return m;
-	}
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
-	if (m == MAP_FAILED) {
-		fprintf(stderr, "genpool-nbd: mmap %zu bytes: %s\n", size, strerror(errno));
-		return NULL;
-	}
-	p->backing = "anon";
-	if (b != BACKING_ANON && madvise(m, size, MADV_HUGEPAGE) == 0)
-		p->backing = "thp";
-	return m;
-}
 
 /* log2 of the pool unit: the buffer alignment, at least 512 bytes. */
 static int unit_order(size_t align)
@@ -79,22 +57,44 @@ static int unit_order(size_t align)
 	return order;
 }
 
+static const struct { enum nbd_backing nbd; enum gp_mem_backing gp; } backings[] = {
+	{ BACKING_DEFAULT, GP_MEM_HUGETLB_2M }, { BACKING_HUGETLB, GP_MEM_HUGETLB_2M },
+	{ BACKING_THP, GP_MEM_THP }, { BACKING_ANON, GP_MEM_ANON },
+};
+
+/*
+ * The pool over gp_mem memory.  By default 2 MiB huge pages, falling back
+ * to THP or base pages; an explicit --backing gets exactly that or fails.
+ */
 static int pool_init(struct nbd_provider *p, const struct nbd_config *cfg)
 {
-	p->mem_size = POOL_BYTES;
-	p->mem = map_backing(p, cfg->backing, p->mem_size);
-	if (!p->mem)
+	struct gp_mem_config mc = GP_MEM_CONFIG_DEFAULT;
+
+	mc.backing = backings[cfg->backing].gp;
+	mc.flags = cfg->backing == BACKING_DEFAULT ? GP_MEM_FALLBACK : 0;
+	mc.name = "genpool-nbd";
+	p->mem = gp_mem_create(POOL_BYTES, &mc);
+	if (!p->mem) {
+		fprintf(stderr, "genpool-nbd: %zu MiB of %s buffer memory: %s%s\n",
+			(size_t)(POOL_BYTES >> 20), gp_mem_backing_name(mc.backing),
+			strerror(errno), mc.backing == GP_MEM_HUGETLB_2M ?
+			" (reserve pages: echo 64 > /proc/sys/vm/nr_hugepages)" : "");
 		return -1;
-	if (mlock(p->mem, p->mem_size) < 0)
-		fprintf(stderr, "genpool-nbd: mlock pool: %s (continuing unlocked)\n",
-			strerror(errno));
+	}
 	p->pool = gen_pool_create(unit_order(p->align), -1);
-	if (!p->pool || gen_pool_add(p->pool, (unsigned long)p->mem, p->mem_size, -1)) {
+	/*
+	 * One chunk (one fixed-buffer slot) over the whole mapping, not
+	 * gp_mem_add_to_pool(), which makes a chunk per physically contiguous
+	 * piece (a huge page) so that phys addresses are right: an allocation
+	 * cannot span two chunks, and NBD requests go up to 32 MiB.  We need
+	 * no physical addresses.
+	 */
+	if (!p->pool || gen_pool_add(p->pool, (unsigned long)gp_mem_addr(p->mem),
+				     gp_mem_size(p->mem), -1)) {
 		fprintf(stderr, "genpool-nbd: cannot create the buffer pool\n");
 		return -1;
 	}
 	gp_set_name(p->pool, "nbd-buffers");
-	p->registered = true;
 	return 0;
 }
 
@@ -111,6 +111,7 @@ struct nbd_provider *provider_create(const struct nbd_config *cfg, size_t align)
 		return NULL;
 	p->zerocopy = cfg->zerocopy;
 	p->align = align;
+	pthread_mutex_init(&p->lock, NULL);
 	if (p->zerocopy && pool_init(p, cfg) < 0) {
 		provider_destroy(p);
 		return NULL;
@@ -119,40 +120,45 @@ struct nbd_provider *provider_create(const struct nbd_config *cfg, size_t align)
 }
 
 /**
- * provider_attach - register the pool's memory as fixed buffer 0 of @ring.
- * A refusal (RLIMIT_MEMLOCK, old kernel) is not fatal: the server then
- * uses the pool's buffers unregistered (index -1) and says so.
+ * provider_attach - give @ring the pool's fixed buffers (once per worker,
+ * before the ring is enabled).  A refusal (RLIMIT_MEMLOCK, old kernel) is
+ * not fatal: the io layer then serves unregistered buffers and the ring
+ * uses the plain opcodes (provider_ring_fixed()).
  */
 int provider_attach(struct nbd_provider *p, struct io_uring *ring)
 {
-	struct iovec iov = { p->mem, p->mem_size };
-	int r;
+	int r = 0;
 
 	if (!p->zerocopy)
 		return 0;
-	r = io_uring_register_buffers(ring, &iov, 1);
-	if (r < 0) {
-		fprintf(stderr, "genpool-nbd: registering %zu MiB of buffers: %s; "
-			"serving from unregistered pool memory\n", p->mem_size >> 20,
-			strerror(-r));
-		p->registered = false;
-		return 0;
+	pthread_mutex_lock(&p->lock);
+	if (!p->bufs) {
+		p->bufs = gp_uring_register(ring, p->pool, 0);
+		if (!p->bufs)
+			r = -errno;
+	} else {
+		r = gp_uring_attach(p->bufs, ring);
 	}
-	atomic_fetch_add(&p->rings, 1);
-	return 0;
+	pthread_mutex_unlock(&p->lock);
+	if (r)
+		fprintf(stderr, "genpool-nbd: registering the buffers: %s\n", strerror(-r));
+	return r;
 }
 
-/** provider_detach - drop @ring's registration (before the ring exits). */
+/** provider_detach - drop @ring's fixed buffers (before the ring exits). */
 void provider_detach(struct nbd_provider *p, struct io_uring *ring)
 {
-	if (p->zerocopy && io_uring_unregister_buffers(ring) == 0)
-		atomic_fetch_sub(&p->rings, 1);
+	if (!p->zerocopy || !p->bufs)
+		return;
+	pthread_mutex_lock(&p->lock);
+	gp_uring_detach(p->bufs, ring);
+	pthread_mutex_unlock(&p->lock);
 }
 
-/** provider_registered - true if buffers carry a fixed-buffer index. */
-bool provider_registered(const struct nbd_provider *p)
+/** provider_ring_fixed - may @ring use the fixed opcodes with our buffers? */
+bool provider_ring_fixed(struct nbd_provider *p, const struct io_uring *ring)
 {
-	return p->zerocopy && p->registered;
+	return p->zerocopy && p->bufs && gp_uring_ring_fixed(p->bufs, ring) == 1;
 }
 
 /**
@@ -162,19 +168,25 @@ bool provider_registered(const struct nbd_provider *p)
 int provider_alloc(struct nbd_provider *p, size_t len, struct nbd_buf *out)
 {
 	size_t sz = (len + p->align - 1) / p->align * p->align;
+	struct gp_iobuf iob;
 	void *m = NULL;
 
 	if (!sz)
 		sz = p->align;
-	if (p->zerocopy) {
-		unsigned long a = gen_pool_alloc(p->pool, sz);
+	if (p->zerocopy && sz <= CACHED_MAX) {
+		size_t pow2 = CACHED_MIN;
 
-		if (!a) {
+		while (pow2 < sz)
+			pow2 <<= 1;
+		sz = pow2;
+	}
+	if (p->zerocopy) {
+		if (gp_iobuf_alloc(p->bufs, sz, &iob)) {
 			atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
 			return -ENOMEM;
 		}
-		out->addr = (unsigned char *)a;
-		out->index = p->registered ? 0 : -1;
+		out->addr = iob.addr;
+		out->index = iob.buf_index == GP_IOBUF_UNREGISTERED ? -1 : (int)iob.buf_index;
 	} else {
 		if (posix_memalign(&m, p->align, sz))
 			return -ENOMEM;
@@ -182,31 +194,97 @@ int provider_alloc(struct nbd_provider *p, size_t len, struct nbd_buf *out)
 		out->index = -1;
 	}
 	out->len = sz;
-	out->cookie = 0;
 	return 0;
+}
+
+/* The gp_iobuf for [addr, addr+len) inside @buf. */
+static struct gp_iobuf iobuf_of(const struct nbd_buf *buf, const void *addr, size_t len)
+{
+	struct gp_iobuf iob = {
+		(void *)addr, len,
+		buf->index < 0 ? GP_IOBUF_UNREGISTERED : (unsigned int)buf->index,
+	};
+
+	return iob;
 }
 
 /** provider_free - give back a buffer from provider_alloc(). */
 void provider_free(struct nbd_provider *p, const struct nbd_buf *buf)
 {
+	struct gp_iobuf iob = iobuf_of(buf, buf->addr, buf->len);
+
 	if (p->zerocopy)
-		gen_pool_free(p->pool, (unsigned long)buf->addr, buf->len);
+		gp_iobuf_free(p->bufs, &iob);
 	else
 		free(buf->addr);
 }
 
-/** provider_print_stats - the pool's figures (zero-copy mode). */
+/**
+ * provider_prep_send_zc - SEND_ZC of [addr, addr+len) inside @buf, from
+ * the fixed buffer where it has one, asking for a usage report where the
+ * kernel gives one.
+ */
+void provider_prep_send_zc(struct nbd_provider *p, struct io_uring_sqe *sqe, int fd,
+			   const struct nbd_buf *buf, const void *addr, size_t len,
+			   int msg_flags)
+{
+	struct gp_iobuf iob = iobuf_of(buf, addr, len);
+
+	gp_send_zc_prep(p->bufs, sqe, fd, &iob, msg_flags);
+}
+
+/**
+ * provider_send_zc_cqe - account one CQE of a provider_prep_send_zc() send.
+ * Returns 1 when the kernel is done with the buffer (the caller frees it),
+ * 0 when the notification is still to come; *@notif says which CQE this
+ * was, *@copied whether the kernel copied the data anyway.
+ */
+int provider_send_zc_cqe(struct nbd_provider *p, const struct io_uring_cqe *cqe,
+			 bool *notif, bool *copied)
+{
+	struct gp_zc_result r;
+	int done = gp_send_zc_complete(p->bufs, cqe, NULL, &r);
+
+	*notif = r.notif;
+	*copied = r.copied;
+	return done;
+}
+
+/**
+ * provider_drain - return every cached buffer to the pool, so that the
+ * pool's figures are exact (at exit: in use must then be 0).
+ */
+void provider_drain(struct nbd_provider *p)
+{
+	struct gp_cache *cache = p->bufs ? gp_uring_cache(p->bufs) : NULL;
+
+	if (cache)
+		gp_cache_drain(cache);
+}
+
+/** provider_print_stats - the provider's and the pool's figures. */
 void provider_print_stats(struct nbd_provider *p, FILE *out)
 {
+	struct gp_uring_info ui;
+	struct gp_mem_info mi;
+
 	if (!p->zerocopy) {
 		fprintf(out, "  buffers: malloc (--no-zerocopy)\n");
 		return;
 	}
-	fprintf(out, "  buffers: %s memory, %s; %llu allocations waited for room\n",
-		p->backing, p->registered ? "registered as fixed buffer 0 of every ring"
-					  : "unregistered",
+	gp_mem_get_info(p->mem, &mi);
+	fprintf(out, "  buffers: %s memory (%zu huge bytes), %s; %llu allocations waited "
+		"for room\n", gp_mem_backing_name(mi.backing), mi.huge_bytes,
+		mi.locked ? "locked" : "not locked",
 		(unsigned long long)atomic_load(&p->waits));
-	gp_stats_print(p->pool, out, 0);
+	if (p->bufs && gp_uring_get_info(p->bufs, &ui) == 0)
+		fprintf(out, "  registration: %s%s%s, %u rings, %u slots, %zu bytes\n",
+			gp_uring_mode_name(ui.mode), ui.reason ? " because " : "",
+			ui.reason ? strerror(ui.reason) : "", ui.rings, ui.slots,
+			ui.registered_bytes);
+	gp_stats_print(p->pool, out, GP_STATS_NO_HOLES);
+	if (p->bufs && gp_uring_cache(p->bufs))
+		gp_cache_print_stats(gp_uring_cache(p->bufs), out);
 }
 
 /** provider_destroy - free the pool and its memory (rings detached first). */
@@ -214,9 +292,12 @@ void provider_destroy(struct nbd_provider *p)
 {
 	if (!p)
 		return;
+	if (p->bufs)
+		gp_uring_unregister(p->bufs);
 	if (p->pool)
 		gen_pool_destroy(p->pool);
 	if (p->mem)
-		munmap(p->mem, p->mem_size);
+		gp_mem_destroy(p->mem);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

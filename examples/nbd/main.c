@@ -46,7 +46,8 @@ static void usage(FILE *out)
 		"                  0: any free port); the bound address is printed\n"
 		"  --unix PATH     listen on a Unix socket instead\n"
 		"  --threads N     worker threads, one io_uring each (default: online CPUs)\n"
-		"  --backing KIND  buffer memory: hugetlb, thp (default) or anon\n"
+		"  --backing KIND  buffer memory: hugetlb, thp or anon (default: hugetlb,\n"
+		"                  falling back to thp, then anon)\n"
 		"  --no-zerocopy   malloc'd buffers, plain read/send (for comparison)\n"
 		"  --readonly      writes get EPERM\n");
 }
@@ -374,8 +375,10 @@ int main(int argc, char **argv)
 		rc = 0;
 	}
 	stop_workers(&srv);
-	if (srv.prov)
+	if (srv.prov) {
+		provider_drain(srv.prov);
 		print_stats(&srv, "exit");
+	}
 	for (i = 0; i < srv.nworkers; i++)
 		worker_destroy(srv.workers[i]);
 	free(srv.workers);

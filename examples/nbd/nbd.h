@@ -88,13 +88,11 @@ int export_zero_sync(struct nbd_export *exp, uint64_t off, uint64_t len,
  * @len:   bytes usable
  * @index: fixed-buffer index registered with every worker's ring, or -1
  *         for memory no ring knows (malloc'd, or registration refused)
- * @cookie: provider-private
  */
 struct nbd_buf {
 	unsigned char *addr;
 	size_t len;
 	int index;
-	uintptr_t cookie;
 };
 
 /*
@@ -111,7 +109,18 @@ void provider_detach(struct nbd_provider *prov, struct io_uring *ring);
 /* 0, or -ENOMEM when the pool is exhausted for now (the caller waits). */
 int provider_alloc(struct nbd_provider *prov, size_t len, struct nbd_buf *out);
 void provider_free(struct nbd_provider *prov, const struct nbd_buf *buf);
-bool provider_registered(const struct nbd_provider *prov);
+bool provider_ring_fixed(struct nbd_provider *prov, const struct io_uring *ring);
+struct io_uring_sqe;
+struct io_uring_cqe;
+/* SEND_ZC of [addr, addr+len) inside @buf (fixed when it has an index). */
+void provider_prep_send_zc(struct nbd_provider *prov, struct io_uring_sqe *sqe, int fd,
+			   const struct nbd_buf *buf, const void *addr, size_t len,
+			   int msg_flags);
+/* One CQE of such a send: 1 when the buffer is free again (see bufprov.c). */
+int provider_send_zc_cqe(struct nbd_provider *prov, const struct io_uring_cqe *cqe,
+			 bool *notif, bool *copied);
+/* Cached buffers back to the pool (its figures exact). */
+void provider_drain(struct nbd_provider *prov);
 void provider_print_stats(struct nbd_provider *prov, FILE *out);
 void provider_destroy(struct nbd_provider *prov);
 
@@ -138,7 +147,6 @@ struct nbd_server {
 	struct nbd_worker **workers;
 	unsigned int nworkers;
 	atomic_bool stopping;
-	bool zc_report;			/* kernel reports copied SEND_ZC */
 };
 
 struct nbd_worker *worker_create(struct nbd_server *srv, unsigned int id);

@@ -26,7 +26,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,12 +48,6 @@
 #define DRAIN_TIMEOUT_NS	(10LL * 1000000000)
 #define TICK_NS			(100LL * 1000000)
 #define PARKED_TICK_NS		(1LL * 1000000)
-
-/* Not in liburing 2.3's headers (kernel 6.2+). */
-#ifndef IORING_SEND_ZC_REPORT_USAGE
-#define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)
-#define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
-#endif
 
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
@@ -160,6 +153,7 @@ struct nbd_worker {
 	int file;			/* fixed file index 0, or the raw fd */
 	unsigned int file_flags;
 	bool can_zc;
+	bool fixed;			/* this ring has the pool's fixed buffers */
 	atomic_uint nconns;
 	unsigned int nparked;
 	struct nbd_conn *conns;
@@ -379,13 +373,12 @@ static void prep_send(struct nbd_conn *c, struct nbd_req *r, struct io_uring_sqe
 	int flags = MSG_WAITALL | MSG_NOSIGNAL | (more ? MSG_MORE : 0);
 
 	if (r->zc) {
-		unsigned int zf = c->w->srv->zc_report ? IORING_SEND_ZC_REPORT_USAGE : 0;
+		struct nbd_buf b = r->buf;
 
-		if (r->buf.index >= 0)
-			io_uring_prep_send_zc_fixed(sqe, c->fd, r->out, r->out_len, flags,
-						    zf, (unsigned int)r->buf.index);
-		else
-			io_uring_prep_send_zc(sqe, c->fd, r->out, r->out_len, flags, zf);
+		if (!c->w->fixed)
+			b.index = -1;
+		provider_prep_send_zc(c->w->srv->prov, sqe, c->fd, &b, r->out, r->out_len,
+				      flags);
 		STAT_ADD(c->w, zc_sends, 1);
 	} else {
 		io_uring_prep_send(sqe, c->fd, r->out, r->out_len, flags);
@@ -423,24 +416,27 @@ static void flush_sends(struct nbd_conn *c)
 		c->sendq_tail = &c->sendq;
 }
 
-static void on_send(struct nbd_req *r, int res, unsigned int flags)
+static void on_send(struct nbd_req *r, const struct io_uring_cqe *cqe)
 {
 	struct nbd_conn *c = r->conn;
+	bool done = true, notif = false, copied = false;
 
-	if (flags & IORING_CQE_F_NOTIF) {
+	if (r->zc)
+		done = provider_send_zc_cqe(c->w->srv->prov, cqe, &notif, &copied) == 1;
+	if (notif) {
 		/* The kernel is done with the buffer. */
-		if (res & IORING_NOTIF_USAGE_ZC_COPIED)
+		if (copied)
 			STAT_ADD(c->w, zc_copied, 1);
 		c->refs--;
 		req_release(r);
 		return;
 	}
 	c->sending--;
-	if (res != (int)r->out_len && !c->dead) {
+	if (cqe->res != (int)r->out_len && !c->dead) {
 		c->dead = true;
 		conn_close(c, true);
 	}
-	if (!(flags & IORING_CQE_F_MORE)) {
+	if (done) {
 		c->refs--;
 		req_release(r);
 	}
@@ -479,12 +475,12 @@ static void submit_rw(struct nbd_req *r)
 	uint64_t off = r->io_off + r->io_done;
 
 	if (r->rq.type == NBD_CMD_READ) {
-		if (r->buf.index >= 0)
+		if (w->fixed && r->buf.index >= 0)
 			io_uring_prep_read_fixed(sqe, w->file, p, len, off, r->buf.index);
 		else
 			io_uring_prep_read(sqe, w->file, p, len, off);
 	} else {
-		if (r->buf.index >= 0)
+		if (w->fixed && r->buf.index >= 0)
 			io_uring_prep_write_fixed(sqe, w->file, p, len, off, r->buf.index);
 		else
 			io_uring_prep_write(sqe, w->file, p, len, off);
@@ -1029,7 +1025,7 @@ static void handle_cqe(struct nbd_worker *w, const struct io_uring_cqe *cqe)
 	default:
 		r = container_of(op, struct nbd_req, send_op);
 		c = r->conn;
-		on_send(r, cqe->res, cqe->flags);
+		on_send(r, cqe);
 		break;
 	}
 	conn_maybe_free(c);
@@ -1097,17 +1093,6 @@ static void *worker_main(void *arg)
 
 /* ---------------------------------------------------------------- setup */
 
-/* SEND_ZC usage reports came with Linux 6.2. */
-static bool kernel_reports_zc(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 2);
-}
-
 static int ring_init(struct nbd_worker *w)
 {
 	struct io_uring_params p = { 0 };
@@ -1134,13 +1119,14 @@ static int ring_init(struct nbd_worker *w)
 	probe = io_uring_get_probe_ring(&w->ring);
 	w->can_zc = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
 	io_uring_free_probe(probe);
-	w->srv->zc_report = kernel_reports_zc();
 	w->file = w->srv->exp.fd;
 	if (io_uring_register_files(&w->ring, &w->srv->exp.fd, 1) == 0) {
 		w->file = 0;
 		w->file_flags = IOSQE_FIXED_FILE;
 	}
-	return provider_attach(w->srv->prov, &w->ring);
+	r = provider_attach(w->srv->prov, &w->ring);
+	w->fixed = provider_ring_fixed(w->srv->prov, &w->ring);
+	return r;
 }
 
 /**

@@ -23,7 +23,12 @@ static inline void um_init(struct unit_maps *m, unsigned long nbits)
 {
 	m->nbits = nbits;
 	m->map = calloc(gpi_bitmap_words(nbits) + 1, sizeof(unsigned long));
-	m->um = calloc(gpi_umap_words(nbits) + 2, sizeof(unsigned long));
+	/* 16-byte aligned, as a pool's (bitmap.h's double-width CAS). */
+	m->um = aligned_alloc(16, (gpi_umap_words(nbits) + 2) *
+			      sizeof(unsigned long));
+	if (m->um)
+		memset(m->um, 0, (gpi_umap_words(nbits) + 2) *
+		       sizeof(unsigned long));
 	if (!m->map || !m->um)
 		abort();
 }
@@ -38,14 +43,15 @@ static inline void um_free(struct unit_maps *m)
 static inline void um_set(struct unit_maps *m, unsigned long u, int busy)
 {
 	unsigned long pb = 1UL << (u % GP_WORD_BITS);
-	unsigned long ub = 1UL << (u % GP_UNITS_PER_WORD);
+	unsigned long g = u / GP_GROUP_UNITS;
 
 	if (busy) {
 		m->map[u / GP_WORD_BITS] |= pb;
-		m->um[u / GP_UNITS_PER_WORD] |= ub;
+		m->um[2 * g] |= pb;
 	} else {
 		m->map[u / GP_WORD_BITS] &= ~pb;
-		m->um[u / GP_UNITS_PER_WORD] &= ~(ub | ub << GP_UNITS_PER_WORD);
+		m->um[2 * g] &= ~pb;
+		m->um[2 * g + 1] &= ~pb;
 	}
 }
 
@@ -69,6 +75,18 @@ static inline void um_mirror(struct unit_maps *m, unsigned long at,
 		else
 			m->map[u / GP_WORD_BITS] &= ~pb;
 	}
+}
+
+/*
+ * Does the kept mask @kept of a block keep the promise (core/hints.h) for
+ * its exact mask @exact: exact hints hold every exact bit, covering hints
+ * a bit at or above each (so at or above the highest).
+ */
+static inline bool um_mask_sound(unsigned kept, unsigned exact, bool exact_hints)
+{
+	if (exact_hints)
+		return (kept & exact) == exact;
+	return !exact || kept >> (31 - __builtin_clz(exact));
 }
 
 #endif /* GENPOOL_TESTS_UNITMAP_H */

@@ -7,7 +7,8 @@
  * and the two must agree; claims and releases keep the hints
  * the way the pool does, and the hints must stay sound.
  *
- * Input: 2 bytes of size (1..8192 bits), then the bitmap's bytes (as many
+ * Input: 2 bytes of size (1..8192 bits; the top bit of the second asks for
+ * exact hints instead of covering ones), then the bitmap's bytes (as many
  * as the size needs; missing bytes read as 0), then 4-byte operations:
  *   kind, nr, align shift, start.
  * nr is 1..256 (x16 when kind bit 7), or with kind bit 6 a length next to
@@ -41,7 +42,8 @@ static const enum gp_search_path engine_paths[] = {
 
 struct subject {
 	unsigned long map[MAX_BITS / GP_WORD_BITS + 1];	/* plain */
-	unsigned long um[2 * (MAX_BITS / GP_WORD_BITS + 1)];	/* unit map */
+	unsigned long um[2 * (MAX_BITS / GP_WORD_BITS + 1)]	/* unit map */
+		__attribute__((aligned(16)));
 	uint16_t cls[MAX_BITS / GP_BLOCK_BITS + GP_CLASS_PAD];
 	struct gp_hints hints;
 	unsigned long nbits;
@@ -58,9 +60,11 @@ static void mirror(struct subject *s, unsigned long at, unsigned long nr)
 /* Release [@at, @at + @nr), all busy, whatever allocations it covers. */
 static void release_run(struct subject *s, unsigned long at, unsigned long nr)
 {
-	for (unsigned long u = at; u < at + nr; u++)
-		s->um[u / GP_UNITS_PER_WORD] &=
-			~(0x100000001UL << (u % GP_UNITS_PER_WORD));
+	for (unsigned long u = at; u < at + nr; u++) {
+		s->um[2 * (u / GP_GROUP_UNITS)] &= ~(1UL << (u % GP_GROUP_UNITS));
+		s->um[2 * (u / GP_GROUP_UNITS) + 1] &=
+			~(1UL << (u % GP_GROUP_UNITS));
+	}
 	mirror(s, at, nr);
 }
 
@@ -115,7 +119,7 @@ static void check_sound(struct subject *s)
 	gpi_hints_init(&fresh.hints, fresh.cls, s->nbits);
 	gpi_hints_rebuild(&fresh.hints, fresh.um, s->nbits);
 	for (unsigned long b = 0; b < s->hints.nblocks; b++) {
-		if ((s->cls[b] & fresh.cls[b]) != fresh.cls[b])
+		if (!um_mask_sound(s->cls[b], fresh.cls[b], s->hints.exact))
 			abort();
 		for (unsigned c = 0; c < GP_CLASSES; c++)
 			counts[c] += s->cls[b] >> c & 1;
@@ -146,9 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.map[s.nbits / GP_WORD_BITS] &= (1UL << (s.nbits % GP_WORD_BITS)) - 1;
 	for (unsigned long u = 0; u < s.nbits; u++)
 		if (gpi_bitmap_test(s.map, u))
-			s.um[u / GP_UNITS_PER_WORD] |= 1UL << (u % GP_UNITS_PER_WORD);
+			s.um[2 * (u / GP_GROUP_UNITS)] |= 1UL << (u % GP_GROUP_UNITS);
 	gpi_hints_init(&s.hints, s.cls, s.nbits);
 	gpi_hints_rebuild(&s.hints, s.um, s.nbits);
+	/* The top bit of the size bytes picks the hints' promise. */
+	s.hints.exact = data[1] & 0x80;
 
 	for (at = 2 + bytes; at + 4 <= size; at += 4) {
 		unsigned kind = data[at];
@@ -177,7 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_first_fit(&s, start, nr, mask, data[at + 3] & mask);
 			break;
 		case 2:
-			check_best_fit(&s, nr);
+			if (s.hints.exact)	/* best fit needs exact hints */
+				check_best_fit(&s, nr);
 			break;
 		case 3:	/* claim at start, as an allocation would */
 			if (nr <= s.nbits - start &&

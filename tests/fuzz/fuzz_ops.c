@@ -470,6 +470,154 @@ static void op_bad_free(struct fz *f)
 	shadow_release(f, idx);
 }
 
+/* Where first fit puts @nr units now, by the shadow: the newest chunk
+ * with a free run that long, its lowest one.  False if none. */
+static bool shadow_first_fit(const struct fz *f, unsigned long nr, int *cip,
+			     unsigned long *bitp)
+{
+	for (int ci = f->nchunks - 1; ci >= 0; ci--) {
+		const struct fz_chunk *c = &f->chunks[ci];
+		unsigned long run = 0;
+
+		for (unsigned long b = 0; nr && b < c->nbits; b++) {
+			run = c->own[b] ? 0 : run + 1;
+			if (run == nr) {
+				*cip = ci;
+				*bitp = b + 1 - nr;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Take @nr units at @bit of chunk @ci into the shadow (or, when it is
+ * full, give them straight back to the pool). */
+static void shadow_claim(struct fz *f, int ci, unsigned long bit,
+			 unsigned long nr, size_t size)
+{
+	struct fz_chunk *c = &f->chunks[ci];
+	unsigned long addr = c->start + (bit << f->order);
+
+	for (unsigned long b = bit; b < bit + nr; b++)
+		FZ_ASSERT(c->own[b] == 0);	/* no overlap */
+	if (f->nlive == FZ_MAX_LIVE) {
+		FZ_ASSERT(gp_free_checked(f->pool, addr, size, NULL) == 0);
+		return;
+	}
+	f->next_id++;
+	for (unsigned long b = bit; b < bit + nr; b++)
+		c->own[b] = f->next_id;
+	c->free_units -= nr;
+	f->live[f->nlive].addr = addr;
+	f->live[f->nlive].req = size;
+	f->live[f->nlive].nr = nr;
+	f->live[f->nlive].chunk = ci;
+	f->nlive++;
+}
+
+#define FZ_BULK 64
+
+/* gp_alloc_bulk with the pool's algorithm: every allocation sound; with
+ * first fit, each exactly where the next single call would have put it. */
+static void op_bulk_alloc(struct fz *f)
+{
+	size_t n = 1 + get8(f) % FZ_BULK, size = decode_size(f), got;
+	unsigned long addrs[FZ_BULK], nr = units_of(f, size), bit = 0;
+	int ci = -1;
+
+	/* No more than the shadow can hold. */
+	if (n > (size_t)(FZ_MAX_LIVE - f->nlive))
+		n = (size_t)(FZ_MAX_LIVE - f->nlive);
+	if (!n)
+		return;
+	errno = 0;
+	got = gp_alloc_bulk(f->pool, size, addrs, n);
+	FZ_ASSERT(got <= n);
+	if (got < n)
+		FZ_ASSERT(errno == (nr ? ENOMEM : EINVAL));
+	for (size_t i = 0; i < got; i++) {
+		if (f->pool_kind == 0) {
+			FZ_ASSERT(shadow_first_fit(f, nr, &ci, &bit));
+			FZ_ASSERT(addrs[i] == f->chunks[ci].start +
+					      (bit << f->order));
+		} else {
+			ci = chunk_of(f, addrs[i]);
+			FZ_ASSERT(ci >= 0);
+			FZ_ASSERT(((addrs[i] - f->chunks[ci].start) &
+				   (f->unit - 1)) == 0);
+			bit = (addrs[i] - f->chunks[ci].start) >> f->order;
+			FZ_ASSERT(nr <= f->chunks[ci].nbits - bit);
+		}
+		shadow_claim(f, ci, bit, nr, size);
+	}
+	/* First fit stopped short only if nothing more fits. */
+	if (f->pool_kind == 0 && got < n)
+		FZ_ASSERT(!shadow_first_fit(f, nr, &ci, &bit));
+	FZ_ASSERT(gen_pool_avail(f->pool) == shadow_avail(f));
+}
+
+/*
+ * gp_free_bulk of live allocations of one size with bad addresses mixed
+ * in (the selector's bits: the same one twice, a freed one, an interior
+ * or off-unit one, a foreign one): each judged as gp_free_checked() in
+ * that order would judge it, the bad ones reported, the first error
+ * returned.
+ */
+static void op_bulk_free(struct fz *f)
+{
+	unsigned want = 1 + get8(f) % FZ_BULK, mix = get8(f), k = get8(f);
+	unsigned long addrs[2 * FZ_BULK] = { 0 }, nr;
+	size_t n = 0, size;
+	int expect = 0, bad = 0, before = f->cap.count, ret, e, idx;
+
+	if (!f->nlive)
+		return;
+	nr = f->live[k % f->nlive].nr;
+	size = nr << f->order;
+	for (int i = 0; i < f->nlive && n < want; i++) {
+		const struct fz_alloc *a = &f->live[(k + (unsigned)i) % f->nlive];
+
+		if (a->nr != nr)
+			continue;
+		addrs[n++] = a->addr;
+		switch ((mix >> (2 * (n % 4))) & 7) {
+		case 1:
+			addrs[n++] = a->addr;	/* the same twice */
+			break;
+		case 2:
+			if (f->ngone)
+				addrs[n++] = f->gone[k % (f->ngone < 8 ?
+							  f->ngone : 8)].addr;
+			break;
+		case 3:
+			addrs[n++] = a->addr + (nr > 1 ? f->unit : 1);
+			break;
+		case 4:
+			addrs[n++] = 0x1000UL + ((unsigned long)k << f->order);
+			break;
+		default:
+			break;
+		}
+	}
+	ret = gp_free_bulk(f->pool, addrs, n, size);
+	for (size_t i = 0; i < n; i++) {
+		e = expected_free(f, addrs[i], size);
+		if (e) {
+			bad++;
+			if (!expect)
+				expect = e;
+			continue;
+		}
+		idx = live_index(f, addrs[i]);
+		FZ_ASSERT(idx >= 0);
+		shadow_release(f, idx);
+	}
+	FZ_ASSERT(ret == expect);
+	FZ_ASSERT(f->cap.count - before == bad);
+	FZ_ASSERT(gen_pool_avail(f->pool) == shadow_avail(f));
+}
+
 static void op_query(struct fz *f)
 {
 	unsigned sel = get8(f), k = get16(f);
@@ -525,7 +673,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	capture_pool_misuse(f->pool, &f->cap);
 
 	while (f->p < f->end) {
-		switch (get8(f) % 8) {
+		switch (get8(f) % 10) {
 		case 0:
 			op_add(f);
 			break;
@@ -541,8 +689,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6:
 			op_bad_free(f);
 			break;
-		default:
+		case 7:
 			op_query(f);
+			break;
+		case 8:
+			op_bulk_alloc(f);
+			break;
+		default:
+			op_bulk_free(f);
 			break;
 		}
 		FZ_ASSERT(gen_pool_avail(f->pool) == shadow_avail(f));

@@ -5,7 +5,8 @@
 Each file is one operation sequence in the target's byte format:
   byte 0: pool order (< 208: order = b % 13)
   byte 1: search path (% 5: auto, reference, word, avx2, avx512)
-  ops:    selector % 8 -> 0 add, 1-3 alloc, 4-5 free, 6 bad free, 7 query
+  ops:    selector % 10 -> 0 add, 1-3 alloc, 4-5 free, 6 bad free, 7 query,
+          8 bulk alloc, 9 bulk free
     add       u16 units, u8 offset (units), u8 flags (bit0: no phys,
               bit7: overlap attempt)
     alloc     u8 kind (% 7: first, align, order-align, best, fixed, pool
@@ -14,6 +15,8 @@ Each file is one operation sequence in the target's byte format:
     free      u8 selector
     bad free  u8 kind (% 6), u8 argument
     query     u8 selector, u16 argument
+    bulk alloc  u8 count, u8 size kind, u16 size value (the pool's algo)
+    bulk free   u8 count, u8 mix (bad ones among them), u8 argument
 Usage: make-corpus.py [DIR]   (default: the corpus/ folder next to it)
 """
 import os
@@ -42,6 +45,14 @@ def query(sel=0, arg=0):
     return bytes([7, sel]) + struct.pack('<H', arg)
 
 
+def bulk_alloc(count, units, sizekind=3):
+    return bytes([8, count - 1, sizekind]) + struct.pack('<H', units - 1)
+
+
+def bulk_free(count, mix=0, arg=0):
+    return bytes([9, count - 1, mix, arg])
+
+
 def seeds():
     s = {}
     s['01-first-fit'] = bytes([0]) + add(64) + alloc(0, 4) + alloc(0, 8) + free() + alloc(0, 2) + query()
@@ -68,6 +79,11 @@ def seeds():
                           + alloc(3, 16) + bad(1, 0x80))
     s['15-no-chunk'] = bytes([5]) + alloc(0, 1) + bad(0, 0) + query() + add(8) + alloc(0, 1)
     s['16-many-chunks'] = bytes([0]) + b''.join(add(8 + i, i, i) for i in range(9)) + alloc(0, 8) + alloc(3, 9)
+    s['17-bulk'] = (bytes([6]) + add(300) + bulk_alloc(40, 1) + alloc(0, 3) + bulk_alloc(20, 2)
+                    + bulk_free(30) + bulk_alloc(64, 1) + bulk_free(64, 0x49, 3) + query())
+    s['18-bulk-bad'] = (bytes([0]) + add(200) + bulk_alloc(50, 1) + free(3) + free(7)
+                        + bulk_free(50, 0x9c, 1) + bulk_free(10, 0x12, 0) + bulk_alloc(9, 5)
+                        + alloc(6, 1, align=2) + bulk_alloc(9, 3) + bulk_free(9, 0x24, 2))
     return s
 
 

@@ -889,6 +889,124 @@ static bool op_bad_free(struct model *m)
 	return true;
 }
 
+#define BULK_MAX 40
+
+/*
+ * gp_alloc_bulk with the pool's algorithm: exactly the placements of as
+ * many successive single allocations (the model's), as many as fit.
+ */
+static bool op_bulk_alloc(struct model *m)
+{
+	struct algo_req r = { .kind = m->pool_kind, .align = m->pool_align,
+			      .fixed = m->pool_fixed };
+	size_t size = random_size(m), n = 1 + rnd_below(m, BULK_MAX), got, i;
+	unsigned long addrs[BULK_MAX], nr = units_of(m, size), bit, want;
+	int ci;
+
+	errno = 0;
+	got = gp_alloc_bulk(m->pool, size, addrs, n);
+	if (m->verbose)
+		fprintf(stderr, "op %lu: bulk alloc %zu x %zu %s -> %zu\n",
+			m->op, n, size, algo_names[r.kind], got);
+	for (i = 0; i < n && model_alloc_where(m, size, &r, &ci, &bit); i++) {
+		want = m->chunks[ci].start + (bit << m->order);
+		CHECK(m, i < got, "bulk alloc %zu x %zu (%s) gave %zu, model "
+		      "places #%zu at 0x%lx", n, size, algo_names[r.kind], got,
+		      i, want);
+		CHECK(m, addrs[i] == want, "bulk alloc %zu x %zu (%s): #%zu at "
+		      "0x%lx, model 0x%lx", n, size, algo_names[r.kind], i,
+		      addrs[i], want);
+		model_claim(m, ci, bit, nr, size);
+	}
+	CHECK(m, got == i, "bulk alloc %zu x %zu (%s) gave %zu, model %zu",
+	      n, size, algo_names[r.kind], got, i);
+	if (got < n) {
+		m->failures++;
+		CHECK(m, errno == (nr ? ENOMEM : EINVAL),
+		      "short bulk alloc: errno %d", errno);
+	}
+	return true;
+}
+
+/*
+ * gp_free_bulk of live allocations of one size, in random order, with bad
+ * addresses mixed in (freed ones, the same one twice, interior, off a
+ * unit, foreign): each is judged as a gp_free_checked() in that order
+ * would be, the valid ones freed, the bad ones reported, the first error
+ * returned.
+ */
+static bool op_bulk_free(struct model *m)
+{
+	unsigned long addrs[2 * BULK_MAX], nr;
+	size_t n = 0, want = 1 + rnd_below(m, BULK_MAX), size, start;
+	int expect = 0, bad = 0, before = m->misuse.count, ret, e;
+
+	if (!m->nlive)
+		return true;
+	nr = m->live[rnd_below(m, m->nlive)].nr;
+	size = nr << m->order;
+	start = rnd_below(m, m->nlive);
+	for (size_t k = 0; k < m->nlive && n < want; k++) {
+		const struct mrec *rec = &m->live[(start + k) % m->nlive];
+
+		if (rec->nr != nr)
+			continue;
+		addrs[n++] = rec->addr;
+		if (rnd_below(m, 6))
+			continue;
+		switch (rnd_below(m, 5)) {	/* a bad one next to it */
+		case 0:
+			addrs[n++] = rec->addr;	/* the same twice */
+			break;
+		case 1:
+			if (m->nfreed)
+				addrs[n++] = m->freed[rnd_below(m,
+					m->nfreed < 16 ? m->nfreed : 16)].addr;
+			break;
+		case 2:
+			if (nr > 1)
+				addrs[n++] = rec->addr + m->unit;
+			break;
+		case 3:
+			if (m->unit > 1)
+				addrs[n++] = rec->addr + 1;
+			break;
+		default:
+			addrs[n++] = 0x1000 + (rnd_below(m, 64) << m->order);
+			break;
+		}
+	}
+	/* Any order: allocations of one group, or not. */
+	for (size_t k = n; k > 1 && rnd_below(m, 2); k--) {
+		size_t j = rnd_below(m, k);
+		unsigned long t = addrs[k - 1];
+
+		addrs[k - 1] = addrs[j];
+		addrs[j] = t;
+	}
+	ret = gp_free_bulk(m->pool, addrs, n, size);
+	if (m->verbose)
+		fprintf(stderr, "op %lu: bulk free %zu x %zu -> %d\n", m->op,
+			n, size, ret);
+	for (size_t k = 0; k < n; k++) {
+		e = model_free_errno(m, addrs[k], size);
+		if (e) {
+			bad++;
+			if (!expect)
+				expect = e;
+			continue;
+		}
+		model_release(m, live_index_of(m, addrs[k]));
+	}
+	CHECK(m, ret == expect, "gp_free_bulk of %zu x %zu = %d, model %d", n,
+	      size, ret, expect);
+	CHECK(m, m->misuse.count - before == bad,
+	      "gp_free_bulk reported %d misuses, model %d",
+	      m->misuse.count - before, bad);
+	m->misuse.count = before;
+	return true;
+}
+
 static bool op_add(struct model *m)
 {
 	int i = m->nchunks, ret;
@@ -1012,6 +1130,10 @@ static bool one_op(struct model *m)
 		return op_set_algo(m);
 	if (r < 120)
 		return op_bad_free(m);
+	if (r < 150)
+		return op_bulk_alloc(m);
+	if (r < 175)
+		return op_bulk_free(m);
 	if (r < 450 && m->nlive)
 		return op_free(m);
 	return op_alloc(m);

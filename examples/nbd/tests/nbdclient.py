@@ -98,7 +98,8 @@ class Server:
             raise RuntimeError("server exited %d: %s" % (rc, err))
         # Every buffer came back to the pool (no leak on any path): the
         # summary row of gp_stats_print() says 0 bytes in use, 0 allocations.
-        m = re.search(r"^\s+pool\s+\d+\s+\d+\s+(\d+)\s+(\d+)", err, re.M)
+        m = re.search(r"^\s+pool\s+\d+\s+\d+\s+(\d+)\s+(\d+)",
+                      err[err.rfind("stats (exit)"):], re.M)
         if "--no-zerocopy" not in err and not m:
             raise RuntimeError("no pool statistics at exit: " + err)
         if m and (m.group(1) != "0" or m.group(2) != "0"):
