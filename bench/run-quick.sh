@@ -95,7 +95,7 @@ else
 fi
 
 # genpool-kv against memcached (bench/kv/kvbench.py --quick: 16 connections,
-# 100 B and 4 KiB values, the memory phase change, 2000 idle connections;
+# 100 B and 4 KiB values, the memory phase change, 3000 idle connections;
 # about half a minute).  Without memcached, genpool-kv runs alone and says so.
 if ninja -C "$builddir" examples/kv/genpool-kv examples/kv/genpool-kvload \
 	>>"$builddir/bench-build.log" 2>&1; then
