@@ -50,7 +50,14 @@
 #define KV_FREE_BATCHES	256
 #define KV_REPLY_BATCH	16		/* completions between reply flushes */
 
-enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER };
+/* What a CQE is for: the low 4 bits of its user_data (connections, batches
+ * and workers are 16-byte aligned), a pointer (or a descriptor) above. */
+enum ud_kind {
+	UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER,
+	UD_HANDOFF,			/* a connection from the accepting worker */
+	UD_HANDED,			/* our MSG_RING of one: fd << 4 */
+};
+#define UD_KIND_MASK	15ULL
 
 struct kv_conn {
 	struct kv_worker *w;
@@ -71,7 +78,6 @@ struct kv_worker {
 	struct io_uring ring;
 	bool ring_ok, thread_ok;
 	struct gp_buf_ring *br;		/* receive buffers from the item pool */
-	int listen_fd;
 	bool accept_armed, timer_armed, stopping;
 	bool attached;			/* to the provider of the item pool */
 	struct kv_ctx ctx;
@@ -84,7 +90,7 @@ struct kv_worker {
 	uint64_t wake_buf;
 	int status;			/* of the startup, then of the loop */
 	uint32_t stop_deadline;		/* for zero-copy notifications */
-};
+} __attribute__((aligned(16)));
 
 struct kv_server {
 	struct kv_server_config cfg;
@@ -93,6 +99,8 @@ struct kv_server {
 	unsigned int nworkers;
 	unsigned int port;
 	int wake_fd;
+	int listen_fd;			/* worker 0 accepts, and deals them out */
+	unsigned int next_worker;	/* round robin (worker 0's thread only) */
 	bool zc;			/* the kernel has SEND_ZC */
 	struct gp_uring_buffers *bufs;	/* the item pool as fixed buffers */
 	_Atomic size_t pending;
@@ -123,7 +131,7 @@ static void arm_accept(struct kv_worker *w)
 {
 	struct io_uring_sqe *sqe = sqe_get(w);
 
-	io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_prep_multishot_accept(sqe, w->srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, ud(w, UD_ACCEPT));
 	w->accept_armed = true;
 }
@@ -398,12 +406,31 @@ static void on_zc(struct kv_batch *b, const struct io_uring_cqe *cqe)
 		conn_reap(c);
 }
 
+/* Deal a new connection to the workers in turn (memcached's dispatch: a
+ * kernel hash of SO_REUSEPORT listeners leaves some workers with more
+ * connections than others, and their clients with a worse p99).  The
+ * descriptor is the process's: a MSG_RING carries its number. */
+static void hand_off(struct kv_worker *w, int fd)
+{
+	struct kv_server *srv = w->srv;
+	struct kv_worker *to = &srv->workers[srv->next_worker++ % srv->nworkers];
+	struct io_uring_sqe *sqe;
+
+	if (to == w) {
+		conn_new(w, fd);
+		return;
+	}
+	sqe = sqe_get(w);
+	io_uring_prep_msg_ring(sqe, to->ring.ring_fd, (unsigned int)fd, ud(to, UD_HANDOFF), 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)fd << 4 | UD_HANDED);
+}
+
 static void on_accept(struct kv_worker *w, const struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		w->accept_armed = false;
 	if (cqe->res >= 0)
-		conn_new(w, cqe->res);
+		hand_off(w, cqe->res);
 	if (w->accept_armed || w->stopping)
 		return;
 	if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM) {
@@ -437,9 +464,9 @@ static void on_wake(struct kv_worker *w)
 
 static void dispatch(struct kv_worker *w, const struct io_uring_cqe *cqe)
 {
-	void *p = (void *)(uintptr_t)(cqe->user_data & ~7ULL);
+	void *p = (void *)(uintptr_t)(cqe->user_data & ~UD_KIND_MASK);
 
-	switch ((enum ud_kind)(cqe->user_data & 7)) {
+	switch ((enum ud_kind)(cqe->user_data & UD_KIND_MASK)) {
 	case UD_ACCEPT:
 		on_accept(w, cqe);
 		break;
@@ -459,6 +486,13 @@ static void dispatch(struct kv_worker *w, const struct io_uring_cqe *cqe)
 		w->timer_armed = false;
 		if (!w->stopping)
 			arm_accept(w);
+		break;
+	case UD_HANDOFF:
+		conn_new(w, cqe->res);
+		break;
+	case UD_HANDED:		/* not delivered (the other ring is gone): ours */
+		if (cqe->res < 0)
+			conn_new(w, (int)(cqe->user_data >> 4));
 		break;
 	default:
 		break;
@@ -598,7 +632,8 @@ static int worker_start(struct kv_worker *w)
 		return ret;
 	}
 	kv_store_charge(w->ctx.store, (int64_t)w->rbufs * KV_RBUF_SIZE);
-	arm_accept(w);
+	if (w->id == 0)
+		arm_accept(w);
 	/* Last, so a worker that failed to start holds no read of the eventfd:
 	 * each read takes one count (EFD_SEMAPHORE), one per running worker. */
 	sqe = sqe_get(w);
@@ -662,7 +697,6 @@ static int listen_socket(const struct kv_server_config *cfg, unsigned int port)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4096)) {
 		fprintf(stderr, "genpool-kv: %s:%u: %s\n", cfg->listen, port, strerror(errno));
 		close(fd);
@@ -798,7 +832,6 @@ static void worker_init(struct kv_server *srv, struct kv_worker *w, unsigned int
 {
 	w->srv = srv;
 	w->id = id;
-	w->listen_fd = -1;
 	kv_batch_cache_init(&w->batches, srv->store, KV_FREE_BATCHES);
 	w->ctx = (struct kv_ctx){
 		.store = srv->store,
@@ -840,6 +873,7 @@ struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 	srv->cfg = *cfg;
 	srv->nworkers = cfg->threads;
 	srv->wake_fd = -1;
+	srv->listen_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	srv->zc = probe_send_zc();
@@ -848,15 +882,14 @@ struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	if (!srv->store || !srv->workers || srv->wake_fd < 0)
 		goto fail;
-	srv->port = cfg->port;
+	srv->listen_fd = listen_socket(cfg, cfg->port);
+	if (srv->listen_fd < 0)
+		goto fail;
+	srv->port = bound_port(srv->listen_fd);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
 		worker_init(srv, w, i);
-		w->listen_fd = listen_socket(cfg, srv->port);
-		if (w->listen_fd < 0)
-			goto fail;
-		srv->port = bound_port(w->listen_fd);
 		w->ctx.port = srv->port;
 	}
 	/* Worker 0 first: it makes the provider the others attach to. */
@@ -938,13 +971,21 @@ void kv_server_destroy(struct kv_server *srv)
 	for (i = 0; srv->workers && i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
-		if (w->ring_ok)
+		if (w->ring_ok) {	/* connections handed over too late */
+			struct io_uring_cqe *cqe;
+
+			while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+				if ((cqe->user_data & UD_KIND_MASK) == UD_HANDOFF && cqe->res >= 0)
+					close(cqe->res);
+				io_uring_cqe_seen(&w->ring, cqe);
+			}
 			io_uring_queue_exit(&w->ring);
+		}
 		kv_batch_cache_fini(&w->batches);
-		if (w->listen_fd >= 0)
-			close(w->listen_fd);
 	}
 	free(srv->workers);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
 	kv_store_destroy(srv->store);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
