@@ -93,11 +93,9 @@ if ninja -C "$builddir" examples/nbd/genpool-nbd >>"$builddir/bench-build.log" 2
 else
 	echo "run-quick: genpool-nbd not built (liburing missing?): no NBD rows"
 fi
-echo
-echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"
 
 # genpool-kv against memcached (bench/kv/kvbench.py --quick: 16 connections,
-# 100 B and 4 KiB values, the memory phase change, 2000 idle connections;
+# 100 B and 4 KiB values, the memory phase change, 3000 idle connections;
 # about half a minute).  Without memcached, genpool-kv runs alone and says so.
 if ninja -C "$builddir" examples/kv/genpool-kv examples/kv/genpool-kvload \
 	>>"$builddir/bench-build.log" 2>&1; then
@@ -109,3 +107,5 @@ if ninja -C "$builddir" examples/kv/genpool-kv examples/kv/genpool-kvload \
 else
 	echo "run-quick: genpool-kv was not built (no liburing?): no server rows" >&2
 fi
+echo
+echo "run-quick: JSON in $json; $(( $(date +%s) - start )) s wall"

@@ -4,6 +4,7 @@
 
 usage: kvbench.py BUILD_DIR [--quick] [--reps N] [--secs S] [--out FILE.json]
                   [--only throughput,memory,idle]
+       kvbench.py --markdown FILE.json    (the tables of bench/RESULTS.md)
 
 throughput  genpool-kvload (closed loop, every latency measured) and
             memcaslap, 90% get / 10% set, 100 B and 4 KiB values, 1..256
@@ -283,7 +284,52 @@ def idle(build, kinds, quick):
     return rows
 
 
+def n(v, spec=',.0f'):
+    return format(v, spec).replace(',', ' ') if v is not None else '-'
+
+
+def markdown(path):
+    """The tables of bench/RESULTS.md from a --out JSON file."""
+    d = json.load(open(path))
+    g, m = 'genpool-kv', 'memcached'
+    print('| conns | value | genpool-kv ops/s | p50 µs | p99 µs | cpu/op µs | memcached ops/s '
+          '| p50 µs | p99 µs | cpu/op µs | ops/s ratio | p99 ratio | cpu ratio | memcaslap ratio |')
+    print('|' + '---:|' * 14)
+    for r in d.get('throughput', []):
+        ratio = lambda f: (f"{r[f'{g}:{f}'] / r[f'{m}:{f}']:.2f}x"
+                           if r.get(f'{g}:{f}') and r.get(f'{m}:{f}') else '-')
+        print(f"| {r['conns']} | {r['value']} | {n(r[f'{g}:ops_per_s'])} | "
+              f"{n(r[f'{g}:p50_us'], ',.1f')} | {n(r[f'{g}:p99_us'], ',.1f')} | "
+              f"{n(r[f'{g}:cpu_us'], '.1f')} | {n(r.get(f'{m}:ops_per_s'))} | "
+              f"{n(r.get(f'{m}:p50_us'), ',.1f')} | {n(r.get(f'{m}:p99_us'), ',.1f')} | "
+              f"{n(r.get(f'{m}:cpu_us'), '.1f')} | {ratio('ops_per_s')} | {ratio('p99_us')} | "
+              f"{ratio('cpu_us')} | {ratio('memcaslap')} |")
+    print()
+    print('| server | when | items | live values (% of limit) | new-phase values (% of limit) '
+          '| hit rate | RSS |')
+    print('|---|---|---:|---:|---:|---:|---:|')
+    for r in d.get('memory', []):
+        limit = r['memory_mib'] << 20
+        print(f"| {r['server']} | small phase | {n(r['small_items'])} | "
+              f"{r['small_bytes'] / limit:.1%} | – | – | |")
+        for when, label in (('after', 'after the switch'), ('settled', 'after 30 s more')):
+            if when in r:
+                x = r[when]
+                print(f"| {r['server']} | {label} | {n(x['items'])} | "
+                      f"{x['live_bytes'] / limit:.1%} | {x['new_bytes'] / limit:.1%} | "
+                      f"{x['hit_rate']:.1%} | {r['rss'] >> 20 if when == 'settled' else ''} |")
+    print()
+    print('| server | RSS, 1 connection | n1 | n2 | per connection |')
+    print('|---|---:|---:|---:|---:|')
+    for r in d.get('idle', []):
+        print(f"| {r['server']} | {r['rss_base'] >> 20} MiB | {r['rss_n1'] >> 20} MiB | "
+              f"{r['rss_n2'] >> 20} MiB ({r['conns']}) | {r['per_conn']:.0f} B |")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--markdown':
+        markdown(sys.argv[2])
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument('build')
     ap.add_argument('--quick', action='store_true')

@@ -38,9 +38,11 @@
 #define KV_RING_ENTRIES	1024
 #define KV_CQ_ENTRIES	16384
 /* Receive buffers per worker, carved from the item pool (and counted
- * against --memory): 1 MiB, consumed incrementally where the kernel can
- * (6.12+), so that many short requests share one buffer. */
-#define KV_RBUF_COUNT	128
+ * against --memory): a 64th of it shared by the workers, 16 to 128 buffers
+ * each, consumed incrementally where the kernel can (6.12+), so that many
+ * short requests share one buffer. */
+#define KV_RBUF_MIN	16
+#define KV_RBUF_MAX	128
 #define KV_RBUF_SIZE	8192
 #define KV_BGID		1
 #define KV_OUT_HIGH	(4UL << 20)	/* queued replies: stop reading */
@@ -48,7 +50,14 @@
 #define KV_FREE_BATCHES	256
 #define KV_REPLY_BATCH	16		/* completions between reply flushes */
 
-enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER };
+/* What a CQE is for: the low 4 bits of its user_data (connections, batches
+ * and workers are 16-byte aligned), a pointer (or a descriptor) above. */
+enum ud_kind {
+	UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_ZC, UD_WAKE, UD_IGNORE, UD_TIMER,
+	UD_HANDOFF,			/* a connection from the accepting worker */
+	UD_HANDED,			/* our MSG_RING of one: fd << 4 */
+};
+#define UD_KIND_MASK	15ULL
 
 struct kv_conn {
 	struct kv_worker *w;
@@ -69,7 +78,6 @@ struct kv_worker {
 	struct io_uring ring;
 	bool ring_ok, thread_ok;
 	struct gp_buf_ring *br;		/* receive buffers from the item pool */
-	int listen_fd;
 	bool accept_armed, timer_armed, stopping;
 	bool attached;			/* to the provider of the item pool */
 	struct kv_ctx ctx;
@@ -77,11 +85,12 @@ struct kv_worker {
 	struct kv_batch_cache batches;
 	struct kv_conn *conns, *dirty;
 	unsigned int nconns, max_conns;
+	unsigned int rbufs;		/* receive buffers in its ring */
 	struct __kernel_timespec retry;
 	uint64_t wake_buf;
 	int status;			/* of the startup, then of the loop */
 	uint32_t stop_deadline;		/* for zero-copy notifications */
-};
+} __attribute__((aligned(16)));
 
 struct kv_server {
 	struct kv_server_config cfg;
@@ -90,6 +99,8 @@ struct kv_server {
 	unsigned int nworkers;
 	unsigned int port;
 	int wake_fd;
+	int listen_fd;			/* worker 0 accepts, and deals them out */
+	unsigned int next_worker;	/* round robin (worker 0's thread only) */
 	bool zc;			/* the kernel has SEND_ZC */
 	struct gp_uring_buffers *bufs;	/* the item pool as fixed buffers */
 	_Atomic size_t pending;
@@ -120,7 +131,7 @@ static void arm_accept(struct kv_worker *w)
 {
 	struct io_uring_sqe *sqe = sqe_get(w);
 
-	io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_prep_multishot_accept(sqe, w->srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, ud(w, UD_ACCEPT));
 	w->accept_armed = true;
 }
@@ -395,12 +406,31 @@ static void on_zc(struct kv_batch *b, const struct io_uring_cqe *cqe)
 		conn_reap(c);
 }
 
+/* Deal a new connection to the workers in turn (memcached's dispatch: a
+ * kernel hash of SO_REUSEPORT listeners leaves some workers with more
+ * connections than others, and their clients with a worse p99).  The
+ * descriptor is the process's: a MSG_RING carries its number. */
+static void hand_off(struct kv_worker *w, int fd)
+{
+	struct kv_server *srv = w->srv;
+	struct kv_worker *to = &srv->workers[srv->next_worker++ % srv->nworkers];
+	struct io_uring_sqe *sqe;
+
+	if (to == w) {
+		conn_new(w, fd);
+		return;
+	}
+	sqe = sqe_get(w);
+	io_uring_prep_msg_ring(sqe, to->ring.ring_fd, (unsigned int)fd, ud(to, UD_HANDOFF), 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)fd << 4 | UD_HANDED);
+}
+
 static void on_accept(struct kv_worker *w, const struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		w->accept_armed = false;
 	if (cqe->res >= 0)
-		conn_new(w, cqe->res);
+		hand_off(w, cqe->res);
 	if (w->accept_armed || w->stopping)
 		return;
 	if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM) {
@@ -434,9 +464,9 @@ static void on_wake(struct kv_worker *w)
 
 static void dispatch(struct kv_worker *w, const struct io_uring_cqe *cqe)
 {
-	void *p = (void *)(uintptr_t)(cqe->user_data & ~7ULL);
+	void *p = (void *)(uintptr_t)(cqe->user_data & ~UD_KIND_MASK);
 
-	switch ((enum ud_kind)(cqe->user_data & 7)) {
+	switch ((enum ud_kind)(cqe->user_data & UD_KIND_MASK)) {
 	case UD_ACCEPT:
 		on_accept(w, cqe);
 		break;
@@ -456,6 +486,13 @@ static void dispatch(struct kv_worker *w, const struct io_uring_cqe *cqe)
 		w->timer_armed = false;
 		if (!w->stopping)
 			arm_accept(w);
+		break;
+	case UD_HANDOFF:
+		conn_new(w, cqe->res);
+		break;
+	case UD_HANDED:		/* not delivered (the other ring is gone): ours */
+		if (cqe->res < 0)
+			conn_new(w, (int)(cqe->user_data >> 4));
 		break;
 	default:
 		break;
@@ -574,7 +611,7 @@ static int attach_item_memory(struct kv_worker *w)
 static int worker_start(struct kv_worker *w)
 {
 	struct gp_buf_ring_config brc = {
-		.entries = KV_RBUF_COUNT, .buf_size = KV_RBUF_SIZE, .bgid = KV_BGID,
+		.entries = w->rbufs, .buf_size = KV_RBUF_SIZE, .bgid = KV_BGID,
 		.flags = GP_BUF_RING_INC,
 	};
 	struct io_uring_sqe *sqe;
@@ -594,8 +631,9 @@ static int worker_start(struct kv_worker *w)
 		fprintf(stderr, "genpool-kv: provided-buffer ring: %s\n", strerror(errno));
 		return ret;
 	}
-	kv_store_charge(w->ctx.store, KV_RBUF_COUNT * KV_RBUF_SIZE);
-	arm_accept(w);
+	kv_store_charge(w->ctx.store, (int64_t)w->rbufs * KV_RBUF_SIZE);
+	if (w->id == 0)
+		arm_accept(w);
 	/* Last, so a worker that failed to start holds no read of the eventfd:
 	 * each read takes one count (EFD_SEMAPHORE), one per running worker. */
 	sqe = sqe_get(w);
@@ -610,12 +648,12 @@ static void worker_stop(struct kv_worker *w)
 {
 	if (w->br) {
 		gp_buf_ring_destroy(w->br);
-		kv_store_charge(w->ctx.store, -(int64_t)(KV_RBUF_COUNT * KV_RBUF_SIZE));
+		kv_store_charge(w->ctx.store, -(int64_t)w->rbufs * KV_RBUF_SIZE);
 		w->br = NULL;
 	}
-	if (w->attached && w->id != 0)
+	if (w->attached)	/* worker 0's ring too: the provider keeps its own */
 		gp_uring_detach(w->srv->bufs, &w->ring);
-	w->attached = w->id == 0 && w->attached;	/* (its table goes with the provider) */
+	w->attached = false;
 }
 
 /* Tell the main thread how the start went. */
@@ -659,7 +697,6 @@ static int listen_socket(const struct kv_server_config *cfg, unsigned int port)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4096)) {
 		fprintf(stderr, "genpool-kv: %s:%u: %s\n", cfg->listen, port, strerror(errno));
 		close(fd);
@@ -727,7 +764,7 @@ static void ops_extra(struct kv_ctx *ctx, struct kv_out *out)
 	if (cache)
 		gp_cache_get_stats(cache, &cs);
 	for (i = 0; i < srv->nworkers; i++)
-		rbuf += srv->workers[i].br ? KV_RBUF_COUNT * KV_RBUF_SIZE : 0;
+		rbuf += srv->workers[i].br ? (size_t)srv->workers[i].rbufs * KV_RBUF_SIZE : 0;
 	kv_out_stat(out, "kv_rbuf_bytes", "%zu", rbuf);
 	/* the io layer's own per-CPU cache (receive buffer sizes) */
 	if (srv->bufs && gp_cache_get_stats(gp_uring_cache(srv->bufs), &ios) == 0) {
@@ -795,7 +832,6 @@ static void worker_init(struct kv_server *srv, struct kv_worker *w, unsigned int
 {
 	w->srv = srv;
 	w->id = id;
-	w->listen_fd = -1;
 	kv_batch_cache_init(&w->batches, srv->store, KV_FREE_BATCHES);
 	w->ctx = (struct kv_ctx){
 		.store = srv->store,
@@ -812,6 +848,10 @@ static void worker_init(struct kv_server *srv, struct kv_worker *w, unsigned int
 	};
 	w->ctx.started = w->ctx.now;
 	w->max_conns = (srv->cfg.max_conns + srv->nworkers - 1) / srv->nworkers;
+	w->rbufs = KV_RBUF_MAX;		/* a power of two, as the ring wants */
+	while (w->rbufs > KV_RBUF_MIN &&
+	       (size_t)w->rbufs * KV_RBUF_SIZE * srv->nworkers * 64 > srv->cfg.store.memory)
+		w->rbufs /= 2;
 }
 
 /* Wait until @n workers have said how their start went. */
@@ -833,6 +873,7 @@ struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 	srv->cfg = *cfg;
 	srv->nworkers = cfg->threads;
 	srv->wake_fd = -1;
+	srv->listen_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	srv->zc = probe_send_zc();
@@ -841,15 +882,14 @@ struct kv_server *kv_server_create(const struct kv_server_config *cfg)
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	if (!srv->store || !srv->workers || srv->wake_fd < 0)
 		goto fail;
-	srv->port = cfg->port;
+	srv->listen_fd = listen_socket(cfg, cfg->port);
+	if (srv->listen_fd < 0)
+		goto fail;
+	srv->port = bound_port(srv->listen_fd);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
 		worker_init(srv, w, i);
-		w->listen_fd = listen_socket(cfg, srv->port);
-		if (w->listen_fd < 0)
-			goto fail;
-		srv->port = bound_port(w->listen_fd);
 		w->ctx.port = srv->port;
 	}
 	/* Worker 0 first: it makes the provider the others attach to. */
@@ -931,13 +971,21 @@ void kv_server_destroy(struct kv_server *srv)
 	for (i = 0; srv->workers && i < srv->nworkers; i++) {
 		struct kv_worker *w = &srv->workers[i];
 
-		if (w->ring_ok)
+		if (w->ring_ok) {	/* connections handed over too late */
+			struct io_uring_cqe *cqe;
+
+			while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+				if ((cqe->user_data & UD_KIND_MASK) == UD_HANDOFF && cqe->res >= 0)
+					close(cqe->res);
+				io_uring_cqe_seen(&w->ring, cqe);
+			}
 			io_uring_queue_exit(&w->ring);
+		}
 		kv_batch_cache_fini(&w->batches);
-		if (w->listen_fd >= 0)
-			close(w->listen_fd);
 	}
 	free(srv->workers);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
 	kv_store_destroy(srv->store);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);

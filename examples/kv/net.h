@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * examples/kv/net.h - genpool-kv's network side: one io_uring per worker
- * thread, multishot accept on a SO_REUSEPORT listener of its own, multishot
- * receive into a provided-buffer ring, gathered sends of replies and
- * zero-copy sends of large values.
+ * thread; one listener, whose multishot accept on worker 0 deals
+ * connections round robin to the workers (MSG_RING); multishot receive
+ * into a provided-buffer ring, gathered sends of replies and zero-copy
+ * sends of large values.
  */
 #ifndef KV_NET_H
 #define KV_NET_H
