@@ -236,17 +236,48 @@ const char *gp_mem_backing_name(enum gp_mem_backing backing);
  * @mem:  the memory (added to at most one pool, once)
  * @pool: the pool; its unit must divide the backing page size
  *
+ * gp_mem_add_to_pool_flags() with no flags: chunks for DMA users.
  * Chunks are at most 1 GiB (the kernel's limit for one fixed buffer) and
  * carry the physical address of their first byte when pagemap shows frame
  * numbers: then each physically contiguous run of huge pages (or of at
  * least 2 MiB of base pages) is its own chunk, so gen_pool_dma_alloc()
  * and gen_pool_virt_to_phys() return real physical addresses.  Pieces that
  * are not contiguous, and all chunks when pagemap hides frames, carry
- * GP_NO_PHYS.  The chunks' owner cookie is @mem.  Returns the number of
- * chunks added (>= 1), or -EINVAL, -EBUSY (already added), -ENOMEM.
+ * GP_NO_PHYS.  As no allocation spans two chunks, with visible frames the
+ * largest allocation may be as small as one huge page (2 MiB): servers
+ * that need large buffers more than phys use GP_MEM_ADD_LARGE.  The
+ * chunks' owner cookie is @mem.  Returns the number of chunks added
+ * (>= 1), or -EINVAL, -EBUSY (already added), -ENOMEM.
  * Context: thread-safe, may block.
  */
 int gp_mem_add_to_pool(struct gp_mem *mem, struct gen_pool *pool);
+
+/**
+ * GP_MEM_ADD_LARGE - gp_mem_add_to_pool_flags(): add the memory as
+ * virtually contiguous chunks of 1 GiB (the last one shorter), whatever
+ * the physical layout, so that one allocation can be as large as 1 GiB.
+ * A chunk carries the physical address of its first byte only when the
+ * whole chunk is physically contiguous (a 1 GiB hugetlb page, or pages
+ * the kernel happened to place in order) and pagemap shows frames; other
+ * chunks carry GP_NO_PHYS (gen_pool_virt_to_phys() and the @dma of
+ * gen_pool_dma_alloc() then give GP_NO_PHYS).  Each chunk is one
+ * fixed-buffer slot when registered.
+ */
+#define GP_MEM_ADD_LARGE	(1u << 0)
+
+/**
+ * gp_mem_add_to_pool_flags - add the memory to a pool as chunks of a kind.
+ * @mem:   the memory (added to at most one pool, once)
+ * @pool:  the pool; its unit must divide the backing page size
+ * @flags: 0 (one chunk per physically contiguous piece, as
+ *         gp_mem_add_to_pool()) or GP_MEM_ADD_LARGE
+ *
+ * Returns the number of chunks added (>= 1), or -EINVAL (also for an
+ * unknown flag), -EBUSY (already added), -ENOMEM.
+ * Context: thread-safe, may block.
+ */
+int gp_mem_add_to_pool_flags(struct gp_mem *mem, struct gen_pool *pool,
+			     unsigned int flags);
 
 /**
  * gp_mem_destroy - unmap the memory.
