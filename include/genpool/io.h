@@ -396,8 +396,11 @@ struct gp_cache;
  * The provider adds an "io_uring" section to gp_stats_print() of @pool.
  * Returns the provider, or NULL with errno: EINVAL, EBUSY (the ring has a
  * buffer table already), ENOMEM, or with GP_URING_REQUIRE_FIXED the
- * kernel's reason.  Context: thread-safe, may block; call it from the
- * ring's submitting thread if the ring is IORING_SETUP_SINGLE_ISSUER.
+ * kernel's reason.  Context: thread-safe, may block.  An
+ * IORING_SETUP_SINGLE_ISSUER ring may be registered from any thread while
+ * it is still disabled (IORING_SETUP_R_DISABLED: the thread that enables
+ * it becomes its owner); once enabled, only from its owner (the kernel
+ * refuses other threads: EEXIST).
  */
 struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 					   struct gen_pool *pool,
@@ -414,7 +417,8 @@ struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
  * unregistered mode it only records the ring.  Returns 0, or -EINVAL,
  * -EBUSY (the ring has buffers of its own), -ENOMEM (memlock budget or
  * kernel memory, with a message saying how much was needed), -EEXIST
- * (SINGLE_ISSUER ring, called from another thread).  On failure the ring
+ * (an enabled SINGLE_ISSUER ring, called from a thread other than its
+ * owner; a disabled one may be attached from any thread).  On failure the ring
  * is not attached and must not use fixed opcodes with this provider's
  * buffers.  Context: thread-safe, may block.
  */
@@ -426,8 +430,14 @@ int gp_uring_attach(struct gp_uring_buffers *bufs, struct io_uring *other_ring);
  * @ring: an attached ring (the one given to gp_uring_register() too)
  *
  * I/O in flight on @ring keeps the pages it uses pinned in the kernel
- * until it completes.  Returns 0 or -EINVAL (not attached), or the
- * kernel's error.  Context: thread-safe, may block.
+ * until it completes.  Detaching an enabled SINGLE_ISSUER ring from
+ * another thread, for instance after the ring's owner exited, works too:
+ * the kernel refuses that thread the unregister (EEXIST), so the ring
+ * keeps its table, and with it the pages pinned, until the application
+ * closes it (io_uring_queue_exit()); the provider forgets the ring all
+ * the same, and neither gp_uring_unregister() nor gp_mem_destroy() waits
+ * for it.  Returns 0 or -EINVAL (not attached).
+ * Context: thread-safe, may block.
  */
 int gp_uring_detach(struct gp_uring_buffers *bufs, struct io_uring *ring);
 
@@ -448,8 +458,10 @@ int gp_uring_sync(struct gp_uring_buffers *bufs);
  * gp_uring_unregister - unregister from every ring and free the provider.
  * @bufs: the provider, or NULL (no-op)
  *
- * Removes the table from every attached ring, then from the private ring,
- * whose tag CQEs release the memory (gp_mem_destroy() may then proceed).
+ * Removes the table from every attached ring (a SINGLE_ISSUER ring
+ * unregistered from a thread other than its owner keeps it until it is
+ * closed: see gp_uring_detach()), then from the private ring, whose tag
+ * CQEs release the memory (gp_mem_destroy() may then proceed).
  * I/O still in flight completes normally: the kernel keeps its pages
  * pinned until then; the buffers involved must, as always, be freed only
  * after their completion.  Returns 0, or the first error met (the
