@@ -328,7 +328,8 @@ enum gp_uring_mode {
 /**
  * struct gp_iobuf - one I/O buffer from a provider.
  * @addr:      first byte
- * @len:       bytes, as asked for
+ * @len:       bytes, as asked for (the pool may hold a little more: see
+ *             struct gp_uring_config; gp_iobuf_free() knows)
  * @buf_index: the fixed-buffer slot covering [@addr, @addr + @len), or
  *             GP_IOBUF_UNREGISTERED (use the plain, non-fixed opcodes)
  *
@@ -356,6 +357,8 @@ struct gp_iobuf {
  *                   RLIMIT_MEMLOCK (0 with CAP_IPC_LOCK)
  * @unregistered_allocs: gp_iobuf_alloc() results without a slot
  * @alloc_failures:  gp_iobuf_alloc() failures
+ * @wakeups:         eventfds signalled because buffers came back after a
+ *                   gp_iobuf_alloc_notify() failed
  * @zc_sends:        SEND_ZC completions seen by gp_send_zc_complete()
  * @zc_copied:       of which the kernel reported as copied
  * @zc_unknown:      of which the kernel could not say (no usage report)
@@ -370,6 +373,7 @@ struct gp_uring_info {
 	size_t charged_bytes;
 	uint64_t unregistered_allocs;
 	uint64_t alloc_failures;
+	uint64_t wakeups;
 	uint64_t zc_sends;
 	uint64_t zc_copied;
 	uint64_t zc_unknown;
@@ -377,6 +381,35 @@ struct gp_uring_info {
 
 struct gp_uring_buffers;
 struct gp_cache;
+
+/**
+ * struct gp_uring_config - how gp_uring_register_config() sets a provider
+ * up (all zero: what gp_uring_register() with flags 0 does).
+ * @flags:       GP_URING_* flags
+ * @class_sizes: the buffer sizes, in bytes, the per-CPU cache in front of
+ *               the pool serves: ascending, each a multiple of the pool's
+ *               unit and at most GP_CACHE_MAX_UNITS units; NULL for the
+ *               default, the quarter-power steps from 4 KiB to 128 KiB
+ *               (4, 5, 6, 7, 8, 10, 12, 14, 16, 20, ... 112, 128 KiB) that
+ *               are multiples of the unit
+ * @nr_classes:  entries of @class_sizes, 1 .. GP_CACHE_MAX_CLASSES (0 with
+ *               a NULL @class_sizes)
+ * @cpu_bytes:   the cache's byte cap per CPU, shared equally by the
+ *               classes (a class whose share holds fewer than two buffers
+ *               is not cached); 0: a quarter of the pool per CPU, clamped
+ *               to 256 KiB .. 8 MiB
+ *
+ * gp_iobuf_alloc() rounds a request up to the smallest cached size when
+ * that costs at most a quarter more than the pool's own rounding to its
+ * unit (with the default sizes: every request from 4 KiB to 128 KiB), so
+ * that data plus a small header still comes from the cache.
+ */
+struct gp_uring_config {
+	unsigned int flags;
+	const size_t *class_sizes;
+	unsigned int nr_classes;
+	size_t cpu_bytes;
+};
 
 /**
  * gp_uring_register - register a pool's memory as fixed buffers of @ring.
@@ -394,9 +427,9 @@ struct gp_cache;
  * its own reference to each attached ring (a duplicate of the ring fd), so
  * an application that tears a ring down first leaves nothing dangling.
  * The provider adds an "io_uring" section to gp_stats_print() of @pool.
- * Returns the provider, or NULL with errno: EINVAL, EBUSY (the ring has a
- * buffer table already), ENOMEM, or with GP_URING_REQUIRE_FIXED the
- * kernel's reason.  Context: thread-safe, may block.  An
+ * gp_uring_register_config() with only @flags set.  Returns the provider,
+ * or NULL with errno: EINVAL, EBUSY (the ring has a buffer table already),
+ * ENOMEM, or with GP_URING_REQUIRE_FIXED the kernel's reason.  Context: thread-safe, may block.  An
  * IORING_SETUP_SINGLE_ISSUER ring may be registered from any thread while
  * it is still disabled (IORING_SETUP_R_DISABLED: the thread that enables
  * it becomes its owner); once enabled, only from its owner (the kernel
@@ -405,6 +438,22 @@ struct gp_cache;
 struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 					   struct gen_pool *pool,
 					   unsigned int flags);
+
+/**
+ * gp_uring_register_config - gp_uring_register() with the per-CPU cache's
+ * sizes and byte cap chosen.
+ * @ring: as gp_uring_register()
+ * @pool: as gp_uring_register()
+ * @cfg:  the configuration, or NULL for the defaults
+ *
+ * Returns the provider, or NULL with errno: EINVAL (also for sizes that
+ * break the rules of struct gp_uring_config, or a cache percpu refuses),
+ * EBUSY, ENOMEM, or with GP_URING_REQUIRE_FIXED the kernel's reason.
+ * Context: as gp_uring_register().
+ */
+struct gp_uring_buffers *
+gp_uring_register_config(struct io_uring *ring, struct gen_pool *pool,
+			 const struct gp_uring_config *cfg);
 
 /**
  * gp_uring_attach - give another ring the same fixed buffers.
@@ -485,8 +534,9 @@ struct gen_pool *gp_uring_pool(const struct gp_uring_buffers *bufs);
  * @bufs: the provider
  *
  * gp_uring_register() puts a per-CPU cache (genpool/percpu.h) of the
- * power-of-two sizes 4 KiB .. 128 KiB in front of the pool, which
- * gp_iobuf_alloc(), gp_iobuf_free() and buffer rings go through.  Use it
+ * sizes of struct gp_uring_config (by default the quarter-power steps
+ * 4 KiB .. 128 KiB) in front of the pool, which gp_iobuf_alloc(),
+ * gp_iobuf_free() and buffer rings go through.  Use it
  * for gp_cache_drain() (gen_pool_avail() of the pool is exact afterwards)
  * or gp_cache_get_stats(); do not destroy it (gp_uring_unregister() does).
  *
@@ -549,22 +599,90 @@ int gp_uring_iobuf_of(struct gp_uring_buffers *bufs, const void *addr,
  * @len:  bytes (> 0)
  * @out:  receives {addr, len, buf_index}
  *
- * Hot sizes come from the per-CPU cache in front of the pool
- * (gp_uring_cache()), the rest from the pool with its algorithm.  Never
- * calls io_uring_register().  Returns 0, -EINVAL, or -ENOMEM (pool
- * exhausted; @out is cleared).  Context: thread-safe; lock-free (a
- * per-CPU lock where the cache runs in its locked mode).
+ * Cached sizes (gp_uring_cache(); @len is rounded up to one when that
+ * costs at most a quarter more, see struct gp_uring_config) come from the
+ * per-CPU cache, the rest from the pool with its algorithm.  The address
+ * is a multiple of the pool's unit (for memory from gp_mem, whose chunks
+ * are page-aligned): O_DIRECT wants buffers aligned to the file's
+ * stx_dio_mem_align (statx STATX_DIOALIGN), so give the pool a
+ * min_alloc_order of at least log2(stx_dio_mem_align) (9 or 12), or use
+ * gp_iobuf_alloc_align().  Never calls io_uring_register().  Returns 0,
+ * -EINVAL, or -ENOMEM (pool exhausted; @out is cleared).
+ * Context: thread-safe; lock-free (a per-CPU lock where the cache runs in
+ * its locked mode).
  */
 int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,
 		   struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_alloc_align - allocate an I/O buffer at a multiple of @align.
+ * @bufs:  the provider
+ * @len:   bytes (> 0)
+ * @align: a power of two, at most GP_URING_MAX_SLOT_BYTES; 0 or anything
+ *         up to the pool's unit: as gp_iobuf_alloc()
+ * @out:   receives {addr, len, buf_index}
+ *
+ * An @align up to the pool's unit is served as gp_iobuf_alloc() (the
+ * per-CPU cache included); a larger one by the pool's aligned algorithm
+ * (gen_pool_first_fit_align(): a search, not a cache hit; the cache is
+ * drained and the search tried again before failing).  Free the buffer
+ * with gp_iobuf_free() as any other.  Returns 0, -EINVAL (also for an
+ * @align that is not a power of two), or -ENOMEM (@out is cleared).
+ * Context: as gp_iobuf_alloc(); lock-free only up to the unit.
+ */
+int gp_iobuf_alloc_align(struct gp_uring_buffers *bufs, size_t len,
+			 size_t align, struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_alloc_notify - gp_iobuf_alloc_align() that, when the pool is
+ * exhausted, arranges a wake-up for when buffers come back.
+ * @bufs:  the provider
+ * @len:   bytes (> 0)
+ * @align: as gp_iobuf_alloc_align()
+ * @efd:   an eventfd of the caller's (say the one its event loop already
+ *         reads); the provider writes 1 to it, once, at the first free
+ *         (gp_iobuf_free(), a buffer ring's put or destroy, a finished
+ *         SEND_ZC) after the failure
+ * @out:   receives {addr, len, buf_index}
+ *
+ * On failure @efd is recorded and the allocation is tried again (so a free
+ * racing with the failure is never missed); -ENOMEM then means that the
+ * wake-up is armed.  Each thread (each event loop) that waits gives its
+ * own eventfd: a wake-up goes to every eventfd recorded since the last
+ * one.  A wake-up says buffers were freed, not that @len bytes are free:
+ * try again, and call this again to wait again.  A wake-up may also come
+ * after the retry succeeded (spurious, harmless).  Before closing @efd,
+ * withdraw it with gp_iobuf_notify_cancel() (or unregister).  Returns
+ * 0, -EINVAL (also for @efd < 0), or -ENOMEM (armed; @out is cleared).
+ * Context: as gp_iobuf_alloc_align(); the failure path takes a lock and a
+ * membarrier() system call.  While nobody waits, frees pay no lock and no
+ * atomic read-modify-write for this (one relaxed load).
+ */
+int gp_iobuf_alloc_notify(struct gp_uring_buffers *bufs, size_t len,
+			  size_t align, int efd, struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_notify_cancel - withdraw an eventfd recorded by a failed
+ * gp_iobuf_alloc_notify(), so that it may be closed.
+ * @bufs: the provider
+ * @efd:  the eventfd
+ *
+ * Return: 1 if @efd was waiting (it will not be written to), 0 if not,
+ * -EINVAL for a NULL @bufs.
+ *
+ * Context: thread-safe; takes the waiters' lock.
+ */
+int gp_iobuf_notify_cancel(struct gp_uring_buffers *bufs, int efd);
 
 /**
  * gp_iobuf_free - free a buffer from gp_iobuf_alloc().
  * @bufs: the provider
  * @buf:  the buffer as returned (a NULL @buf or addr is a no-op)
  *
- * Free a buffer only after every operation using it has completed (for
- * SEND_ZC: after its notification; gp_send_zc_complete() does that).
+ * Any gp_iobuf_alloc*() buffer, whole (the same @len).  Free a buffer
+ * only after every operation using it has completed (for SEND_ZC: after
+ * its notification; gp_send_zc_complete() does that).  Wakes the
+ * eventfds of failed gp_iobuf_alloc_notify() calls.
  * A bad buffer is a misuse of the pool, reported by its policy.
  * Context: as gp_iobuf_alloc().
  */
