@@ -45,15 +45,21 @@ static void heavy_fence(void)
 		atomic_thread_fence(memory_order_seq_cst);
 }
 
-/* Per CPU: a quarter of the pool, 256 KiB .. 8 MiB, so that a small pool
- * is not all parked in magazines. */
-static size_t default_cpu_bytes(struct gen_pool *pool)
+/*
+ * Each cached size gets pool / (24 x CPUs) per CPU, 64 KiB .. 2 MiB: the
+ * share each of the six powers of two 4 KiB .. 128 KiB had when those
+ * were the only sizes (a quarter of the pool per CPU among six).  Memory
+ * parks only in the sizes in use, so more sizes do not park more of a
+ * small pool unless they are all used; an exhausted pool drains every CPU.
+ */
+static size_t default_cpu_bytes(struct gen_pool *pool, unsigned int nsizes)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_CONF);
-	size_t share = gen_pool_size(pool) / (4 * (size_t)(cpus > 0 ? cpus : 1));
+	size_t share = gen_pool_size(pool) / (24 * (size_t)(cpus > 0 ? cpus : 1));
 
-	return share < (256u << 10) ? (256u << 10) :
-	       share > (8u << 20) ? (8u << 20) : share;
+	share = share < (64u << 10) ? (64u << 10) :
+		share > (2u << 20) ? (2u << 20) : share;
+	return share * nsizes;
 }
 
 /* The sizes to cache, in units: @cfg's (checked) or the default ones that
@@ -119,7 +125,7 @@ int gp_io_alloc_setup(struct gp_uring_buffers *bufs,
 		cc.class_units = units;
 		cc.nr_classes = (unsigned int)n;
 		cc.cpu_bytes = cfg->cpu_bytes ? cfg->cpu_bytes
-					      : default_cpu_bytes(bufs->pool);
+					      : default_cpu_bytes(bufs->pool, (unsigned int)n);
 		bufs->cache = gp_cache_create(bufs->pool, &cc);
 		/* Sizes of the caller's that percpu refuses are an error; with
 		 * the defaults, everything simply comes from the pool. */

@@ -395,9 +395,11 @@ struct gp_cache;
  * @nr_classes:  entries of @class_sizes, 1 .. GP_CACHE_MAX_CLASSES (0 with
  *               a NULL @class_sizes)
  * @cpu_bytes:   the cache's byte cap per CPU, shared equally by the
- *               classes (a class whose share holds fewer than two buffers
- *               is not cached); 0: a quarter of the pool per CPU, clamped
- *               to 256 KiB .. 8 MiB
+ *               sizes (a size whose share holds fewer than two buffers is
+ *               not cached); 0: each size's share is the pool size
+ *               / (24 x CPUs), clamped to 64 KiB .. 2 MiB (what each of
+ *               six powers of two had with a quarter of the pool per CPU),
+ *               times the number of sizes
  *
  * gp_iobuf_alloc() rounds a request up to the smallest cached size when
  * that costs at most a quarter more than the pool's own rounding to its

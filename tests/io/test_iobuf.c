@@ -79,6 +79,11 @@ static void test_default_classes(void **state)
 	assert_int_equal(st0.classes[0].size, 4 * KIB);
 	assert_int_equal(st0.classes[1].size, 5 * KIB);
 	assert_int_equal(st0.classes[20].size, 128 * KIB);
+	/* The default cap: per size, the pool / (24 x CPUs), 64 KiB .. 2 MiB. */
+	size_t share = (8u << 20) / (24 * (size_t)sysconf(_SC_NPROCESSORS_CONF));
+
+	share = share < 64 * KIB ? 64 * KIB : share > (2u << 20) ? (2u << 20) : share;
+	assert_int_equal(st0.cpu_bytes, 21 * share);
 	assert_int_equal(held_for(p.bufs, 4 * KIB + 512), 5 * KIB);
 	assert_int_equal(held_for(p.bufs, 16 * KIB + 512), 20 * KIB);
 	assert_int_equal(held_for(p.bufs, 64 * KIB), 64 * KIB);
