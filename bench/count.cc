@@ -144,6 +144,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < plan.sizes.size(); i++)
 		if (!plan.keep[i])
 			free_one(s, objs[i], plan.sizes[i]);
+	/* A best-fit user sets it as the pool's algorithm (exact hints). */
+	if (s.pool && s.algo.fn == gen_pool_best_fit)
+		gen_pool_set_algo(s.pool, gen_pool_best_fit, nullptr);
 	unsigned long failed = measure(&s, n);
 
 	printf("%s %s occ=%d size=%zu op=%s n=%lu failed=%lu\n", argv[1],

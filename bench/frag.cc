@@ -209,6 +209,8 @@ public:
 			error = "cannot create the pool";
 		else if (gp_search_set_path(path))
 			error = "search path not supported";
+		else
+			gen_pool_set_algo(pool_, algo_.fn, algo_.data);
 	}
 	~GenpoolReplay() { gen_pool_destroy(pool_); }
 	unsigned long alloc(size_t size)

@@ -144,8 +144,14 @@ void bm_genpool(benchmark::State &state, enum gp_search_path path,
 	uint64_t fails = 0;
 
 	if (state.thread_index() == 0) {
-		std::string err = prepare("genpool", nullptr, occ);
+		// A best-fit pool is a pool of its own: best fit keeps exact
+		// hints (docs/ARCHITECTURE.md), which first fit does not need.
+		bool bf = algo.fn == gen_pool_best_fit;
+		std::string err = prepare(bf ? "genpool-bf" : "genpool", nullptr,
+					  occ);
 
+		if (err.empty() && bf)
+			gen_pool_set_algo(g_fix.pool, gen_pool_best_fit, nullptr);
 		if (err.empty() && gp_search_set_path(path))
 			err = std::string("search path ") +
 			      gp_search_path_name(path) + " not supported";

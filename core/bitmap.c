@@ -67,7 +67,7 @@ unsigned long gpi_ulargest_free_run(const unsigned long *um,
 
 bool gpi_cas2_supported(void)
 {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && !GPI_TSAN
 	unsigned a, b, c, d;
 
 	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);

@@ -285,7 +285,7 @@ static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 				 unsigned long old[2], unsigned long busy,
 				 unsigned long starts)
 {
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && !GPI_TSAN
 	bool ok;
 
 	__asm__ __volatile__("lock cmpxchg16b %1"

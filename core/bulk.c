@@ -91,21 +91,32 @@ static unsigned long bulk_forward(struct gen_pool *pool, struct gp_chunk *c,
 				  void *data, unsigned long *addrs,
 				  unsigned long n)
 {
-	unsigned long mask, offset, stride, from, b, k, done = 0;
+	unsigned long mask, offset, stride, start, from, b, k, done = 0;
+	bool spread = false;
 
 	if (!gpi_algo_forward_align(pool, c, algo, data, nr, &mask, &offset))
 		return 0;
 	stride = gpi_align_up(nr, mask + 1);
-	from = gpi_first_fit_start(c);
+	if (gpi_search_path() != GP_SEARCH_REFERENCE)
+		start = gpi_first_fit_start(c, &spread);
+	else
+		start = 0;
+	from = start;
 	while (done < n) {
 		b = gpi_engine_find(&c->hints, c->um, c->nbits, from, nr, mask,
 				    offset);
 		if (b == GPI_NO_FIT) {
-			if (!from)
+			if (!spread)
 				break;
-			from = 0;	/* nothing past the thread's own start */
+			/* Nothing past the thread's own start: from the
+			 * chunk's first free unit. */
+			spread = false;
+			start = from = __atomic_load_n(&c->first_free,
+						       __ATOMIC_RELAXED);
 			continue;
 		}
+		if (!done && !spread)
+			gpi_first_free_advance(c, start, b);
 		k = pack_hole(pool, c, b, nr, stride, n - done, addrs + done);
 		if (!k) {
 			/* Lost a race: this one the single path's way. */
@@ -346,6 +357,8 @@ static void flush_batch(struct free_state *st, struct group_batch *gb)
 			if (busy >> lo & 1)
 				gpi_view_change(c, base + lo, st->nr, false);
 		}
+	if (busy)
+		gpi_first_free_lower(c, base + (unsigned long)__builtin_ctzl(busy));
 	/* One announcement per run of freed units. */
 	while (busy) {
 		unsigned long lo = (unsigned long)__builtin_ctzl(busy);

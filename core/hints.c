@@ -246,13 +246,21 @@ unsigned gpi_hints_classes(const struct gp_hints *h)
 bool gpi_hints_top_hole_starts(const unsigned long *um, unsigned long nbits,
 			       unsigned long b)
 {
-	unsigned long hi = (b + 1) * GP_BLOCK_BITS, from;
+	unsigned long lo = b * GP_BLOCK_BITS, hi = lo + GP_BLOCK_BITS, from, need;
 
 	if (hi >= nbits || gpi_umap_busy(um, hi - 1))
 		return false;
-	from = gpi_run_start_before(um, hi);
-	if (from == GPI_NO_FIT || from < b * GP_BLOCK_BITS)
-		return false;	/* the run started in an earlier block */
-	return hi - from + gpi_run_length_from(um, nbits, hi) >=
-	       GP_TOP_CLASS_MIN;
+	/* The block's last hole starts after its last busy unit (a run
+	 * through its first unit may have started in an earlier block). */
+	from = gpi_find_prev_t(um, hi, lo, gpi_umap_busy64);
+	if (from == GPI_NO_FIT) {
+		if (lo > 0 && !gpi_umap_busy(um, lo - 1))
+			return false;
+		from = lo;
+	} else {
+		from++;
+	}
+	need = GP_TOP_CLASS_MIN - (hi - from);
+	return gpi_find_next_t(um, nbits - hi > need ? hi + need : nbits, hi, 0,
+			       gpi_umap_busy64) - hi >= need;
 }

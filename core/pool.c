@@ -309,21 +309,57 @@ unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit)
 	return start;
 }
 
-unsigned long gpi_first_fit_start(const struct gp_chunk *c)
+unsigned long gpi_first_fit_start(const struct gp_chunk *c, bool *spread)
 {
-	if (__builtin_expect(gpi_self.chunk != c->serial, 1))
-		return 0;
-	if (++gpi_self.calm > GP_CALM_CLAIMS)
-		gpi_self.chunk = 0;	/* calm again: back to the true first fit */
-	return gpi_self.start;
+	*spread = false;
+	if (__builtin_expect(gpi_self.chunk == c->serial, 0)) {
+		if (++gpi_self.calm > GP_CALM_CLAIMS)
+			gpi_self.chunk = 0;	/* calm again: the true first fit */
+		*spread = true;
+		return gpi_self.start;
+	}
+	return __atomic_load_n(&c->first_free, __ATOMIC_RELAXED);
+}
+
+/*
+ * First fit from @from found its place at @bit: if that lies well past
+ * the chunk's first_free (the pool filled up), move first_free up to the
+ * first free unit at or after @from, so later searches skip the busy
+ * prefix.  A release below first_free lowers it after its RMW; we store
+ * it, then read the units we skipped again (all seq_cst): either that
+ * release's load sees our store and lowers it, or our second read sees
+ * the unit free and we lower it ourselves (the store-buffering pattern).
+ */
+#define GP_FIRST_FREE_LAG 128UL
+void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
+			    unsigned long bit)
+{
+	unsigned long ff, again;
+
+	/* Well past it, and not just because small holes come first. */
+	if (bit < from + GP_FIRST_FREE_LAG || !gpi_umap_busy(c->um, from))
+		return;
+	ff = gpi_unext_free(c->um, bit, from);
+	if (ff <= from || !__atomic_compare_exchange_n(&c->first_free, &from,
+						       ff, false,
+						       __ATOMIC_SEQ_CST,
+						       __ATOMIC_RELAXED))
+		return;
+	again = gpi_find_next_t(c->um, ff, from, ~0UL, gpi_umap_busy64_sc);
+	if (again < ff)
+		gpi_first_free_lower(c, again);
 }
 
 unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				 unsigned long nr, genpool_algo_t algo,
 				 void *data)
 {
-	bool forward = gpi_algo_first_fit_family(algo), contended;
-	unsigned long start = forward ? gpi_first_fit_start(c) : 0, bit, tries;
+	bool forward = gpi_algo_first_fit_family(algo), contended, spread = false;
+	unsigned long start = 0, from, bit, tries;
+
+	if (forward && gpi_search_path() != GP_SEARCH_REFERENCE)
+		start = gpi_first_fit_start(c, &spread);
+	from = start;
 
 
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
@@ -335,9 +371,13 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 			bit = gpi_algo_run(pool, c, algo, data, start, nr);
 		/* A user algorithm may return anything: check the run fits. */
 		if (bit >= c->nbits || nr > c->nbits - bit) {
-			/* Nothing past a thread's own start: the whole chunk. */
-			if (forward && start) {
-				start = 0;
+			/* Nothing past a thread's own start: the whole chunk
+			 * (first_free needs no second look: all below it
+			 * is busy). */
+			if (spread) {
+				spread = false;
+				start = from = __atomic_load_n(&c->first_free,
+							       __ATOMIC_RELAXED);
 				continue;
 			}
 			return GPI_NO_FIT;
@@ -346,6 +386,8 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
 			if (contended && forward)
 				gpi_move_past(c, bit);
+			else if (forward && !spread)
+				gpi_first_free_advance(c, from, bit);
 			gpi_view_update(c, bit, nr, true);
 			gpi_hints_claimed(&c->hints, c->um, c->nbits, bit, nr);
 			return bit;
@@ -359,8 +401,13 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		if (!gpi_algo_builtin(algo))
 			gpi_view_resync(c, bit, nr);
 		/* The kernel asks again from the lost bit; the first-fit
-		 * family moves past the contended line. */
-		start = forward ? gpi_move_past(c, bit) : bit;
+		 * family moves past the contended place. */
+		if (forward) {
+			start = from = gpi_move_past(c, bit);
+			spread = true;
+		} else {
+			start = bit;
+		}
 	}
 	return GPI_NO_FIT;
 }
@@ -587,6 +634,7 @@ int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 	}
 	gpi_view_update(c, bit, nr, false);
 	gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
+	gpi_first_free_lower(c, bit);
 	gpi_used_add(c, -(long)(nr << pool->min_alloc_order));
 	if (owner)
 		*owner = c->pub.owner;

@@ -44,8 +44,24 @@ struct gp_chunk {
 	bool view_ready;		/* atomic: the view is in step */
 	struct gp_hints hints;		/* the engine's per-block hints */
 	char pad[GP_CACHE_LINE];
+	/* Every unit below it is busy (atomic): where first fit starts.
+	 * Read by every allocation and free, written rarely. */
+	unsigned long first_free;
+	char pad1[GP_CACHE_LINE - sizeof(unsigned long)];
 	struct gp_used used[GP_THREAD_SLOTS + 1];
 };
+
+/* Units [@bit, ...) of @c were just released: keep every unit below
+ * first_free busy.  seq_cst, after the release's RMW (pool.c explains). */
+static inline void gpi_first_free_lower(struct gp_chunk *c, unsigned long bit)
+{
+	unsigned long ff = __atomic_load_n(&c->first_free, __ATOMIC_SEQ_CST);
+
+	while (bit < ff &&
+	       !__atomic_compare_exchange_n(&c->first_free, &ff, bit, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
 
 struct gen_pool {
 	/* read by every operation */
@@ -113,7 +129,7 @@ static inline void gpi_used_add(struct gp_chunk *c, long delta)
 		__atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
 		return;
 	}
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && !GPI_TSAN
 	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta));
 #else
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
@@ -203,10 +219,14 @@ void gpi_stats_drop_printers(struct gen_pool *pool);
 /* Does @pool have live allocations? */
 bool gpi_pool_busy(const struct gen_pool *pool);
 
-/* Where the calling thread's first fits in @c start (0 unless it met
- * contention there), and the move past a contended unit @bit. */
-unsigned long gpi_first_fit_start(const struct gp_chunk *c);
+/* Where the calling thread's first fits in @c start: the chunk's
+ * first_free, or (*@spread) a stretch of its own after it met contention
+ * there; the move past a contended unit @bit; and the move of first_free
+ * up after a first fit from @from landed at @bit. */
+unsigned long gpi_first_fit_start(const struct gp_chunk *c, bool *spread);
 unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit);
+void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
+			    unsigned long bit);
 
 /* The allocation and free paths that gp_alloc_bulk()/gp_free_bulk()
  * (bulk.c) share with the single calls (pool.c). */

@@ -35,53 +35,78 @@ static unsigned long find_past_block(const unsigned long *um,
  * alignment (one of at least nr + align_mask units), the mask is stale:
  * repair it.  Holes of class(nr) may be shorter than nr and aligned runs
  * may not fit in a hole, so a lesser promise proves nothing; except that
- * a top-class promise is cheap to check directly, which keeps stale top
- * bits from luring every large request.  Out of line: the search's fast
- * path must not pay for it.
+ * a top-class promise can be checked directly (while *@top_checks lasts),
+ * which keeps stale top bits from luring every large request.  Out of
+ * line: the search's fast path must not pay for it.
  */
 static __attribute__((noinline)) void
 repair_if_stale(struct gp_hints *h, const unsigned long *um,
 		unsigned long nbits, unsigned long b, unsigned long nr,
-		unsigned long align_mask)
+		unsigned long align_mask, unsigned *top_checks)
 {
 	unsigned mask = __atomic_load_n(&h->cls[b], __ATOMIC_RELAXED);
 	bool stale = mask & gpi_classes_at_least(nr + align_mask);
 
-	if (!stale && (mask & 1u << (GP_CLASSES - 1)))
+	if (!stale && (mask & 1u << (GP_CLASSES - 1)) && *top_checks) {
+		--*top_checks;
 		stale = !gpi_hints_top_hole_starts(um, nbits, b);
+	}
 	if (stale)
 		gpi_hints_repair(h, um, nbits, b);
 }
 
+/* Direct checks of top-class promises one search may make (each reads up
+ * to 1.5 blocks of unit map): enough to wear stale top bits down over a
+ * few searches, few enough not to double the cost of a long search. */
+#define TOP_CHECKS 8
+
+/*
+ * First fit past the first block.  Blocks are screened by their masks; a
+ * run of consecutive blocks that pass is searched with one reference scan
+ * (an adversary whose every block passes costs what the reference does,
+ * not a block-by-block restart).
+ */
 unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
 				 unsigned long nbits, unsigned long start,
 				 unsigned long nr, unsigned long align_mask,
 				 unsigned long align_offset)
 {
+	const unsigned classes = gpi_classes_from(nr);
 	gpi_scan_fn scan = gpi_scan_kernel();
-	unsigned long b = start / GP_BLOCK_BITS, lo = start, hi, bit;
+	unsigned long b = start / GP_BLOCK_BITS, end = b + 1, lo = start, hi, bit;
+	unsigned top_checks = TOP_CHECKS;
 
 	for (;;) {
-		hi = (b + 1) * GP_BLOCK_BITS < nbits ? (b + 1) * GP_BLOCK_BITS
-						     : nbits;
+		hi = end * GP_BLOCK_BITS < nbits ? end * GP_BLOCK_BITS : nbits;
 		/* The first block was searched by gpi_engine_find(). */
 		if (lo != start) {
 			bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr,
 						   align_mask, align_offset,
 						   gpi_umap_busy64);
-			if (bit < nbits)
+			if (bit < nbits) {
+				/* The blocks of the run before it had none. */
+				for (; b < bit / GP_BLOCK_BITS; b++)
+					repair_if_stale(h, um, nbits, b, nr,
+							align_mask, &top_checks);
 				return bit;
+			}
 		}
 		bit = find_past_block(um, nbits, hi, nr, align_mask,
 				      align_offset);
 		if (bit < nbits)
 			return bit;
 		/* The first block was searched only from @start. */
-		if (lo == b * GP_BLOCK_BITS)
-			repair_if_stale(h, um, nbits, b, nr, align_mask);
-		b = scan(h, b + 1, gpi_classes_from(nr));
+		for (; b < end; b++)
+			if (b * GP_BLOCK_BITS >= start)
+				repair_if_stale(h, um, nbits, b, nr, align_mask,
+						&top_checks);
+		b = scan(h, end, classes);
 		if (b >= h->nblocks)
 			return GPI_NO_FIT;
+		for (end = b + 1; end < h->nblocks &&
+		     (__atomic_load_n(&h->cls[end], __ATOMIC_RELAXED) & classes);
+		     end++)
+			;
 		lo = b * GP_BLOCK_BITS;
 	}
 }

@@ -55,4 +55,18 @@ static inline unsigned long gpi_roundup_pow2(unsigned long n)
 				    (unsigned long)__builtin_clzl(n - 1));
 }
 
+/* Is this a ThreadSanitizer build?  TSan cannot see inside asm, so the
+ * asm fast paths give way to the compiler's atomics under it (gcc says
+ * __SANITIZE_THREAD__, clang __has_feature). */
+#if defined(__SANITIZE_THREAD__)
+#define GPI_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GPI_TSAN 1
+#endif
+#endif
+#ifndef GPI_TSAN
+#define GPI_TSAN 0
+#endif
+
 #endif /* GENPOOL_CORE_UTIL_H */

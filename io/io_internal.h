@@ -6,11 +6,14 @@
 #ifndef GENPOOL_IO_INTERNAL_H
 #define GENPOOL_IO_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "genpool/io.h"
+#include "genpool/percpu.h"
 
 #if defined(__GNUC__)
 #define GP_IO_EXPORT __attribute__((visibility("default")))
@@ -59,6 +62,64 @@ struct gp_k_buf_status {
 	uint32_t resv[8];
 };
 
+struct piece;
+struct piece_table;
+struct ring_ref;
+
+/*
+ * A provider.  The registration side (uring.c) is under @lock; the
+ * allocation side (iobuf.c) is fixed at registration but for the waiters,
+ * which have @wait_lock, and the counters.
+ */
+struct gp_uring_buffers {
+	struct gen_pool *pool;
+	/* allocation side */
+	struct gp_cache *cache;		/* hot sizes, or NULL: all from the pool */
+	size_t unit;			/* the pool's unit */
+	unsigned int nround;
+	size_t round[GP_CACHE_MAX_CLASSES]; /* cached sizes, ascending */
+	bool fence_on_free;		/* no asymmetric fence: a full one */
+	atomic_uint nwaiters;		/* eventfds to signal at the next free */
+	pthread_mutex_t wait_lock;	/* the waiters */
+	int *waiters;
+	unsigned int wait_cap;
+	/* registration side */
+	unsigned int flags;
+	enum gp_uring_mode mode;
+	int reason;
+	bool home_ok;
+	bool zc_report;
+	struct io_uring home;
+	pthread_mutex_t lock;		/* everything below but the counters */
+	_Atomic(struct piece_table *) table;
+	struct piece *all;		/* every known piece, sorted by start */
+	size_t nall, cap;
+	unsigned int next_slot;
+	unsigned int slots;
+	unsigned long gen;		/* home table generation */
+	size_t registered_bytes;
+	size_t charged_bytes;		/* home (cloned) or per-ring total */
+	struct ring_ref *rings;
+	unsigned int nrings;
+	bool unpublished;		/* pieces the lookups do not see yet */
+	atomic_uint_fast64_t unregistered_allocs;
+	atomic_uint_fast64_t alloc_failures;
+	atomic_uint_fast64_t wakeups;
+	atomic_uint_fast64_t zc_sends, zc_copied, zc_unknown;
+};
+
+/* The slot covering [addr, addr + len), or GP_IOBUF_UNREGISTERED
+ * (uring.c; lock-free). */
+unsigned int gp_io_lookup_slot(struct gp_uring_buffers *bufs,
+			       unsigned long addr, size_t len);
+
+/* Set up the allocation side: the per-CPU cache from @cfg, the sizes
+ * gp_iobuf_alloc() rounds to, the waiters (iobuf.c).  0 or -errno. */
+int gp_io_alloc_setup(struct gp_uring_buffers *bufs,
+		      const struct gp_uring_config *cfg);
+/* Undo gp_io_alloc_setup(); -EBUSY if the cache refused objects. */
+int gp_io_alloc_teardown(struct gp_uring_buffers *bufs);
+
 /* The registry of live gp_mem objects (mem.c). */
 
 /* The gp_mem holding [addr, addr + len) with one more hold, or NULL. */
@@ -77,8 +138,8 @@ int gp_io_ring_dup(const struct io_uring *ring);
 int gp_io_register(int fd, unsigned int opcode, const void *arg,
 		   unsigned int nr_args);
 
-/* The provider's allocation and free (uring.c): where hot sizes will
- * switch to the per-CPU cache. */
+/* The provider's allocation and free of exactly @len bytes (iobuf.c):
+ * hot sizes through the per-CPU cache; a free wakes the waiters. */
 unsigned long gp_io_take(struct gp_uring_buffers *bufs, size_t len);
 void gp_io_give(struct gp_uring_buffers *bufs, unsigned long addr, size_t len);
 

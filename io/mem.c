@@ -539,6 +539,16 @@ static int add_span(struct gp_mem *mem, struct gen_pool *pool, size_t off,
 	return 0;
 }
 
+/* End of the run of physically consecutive blocks from @i (frames[i] != 0). */
+static size_t run_end(const uint64_t *frames, size_t i, size_t n, size_t per)
+{
+	size_t j = i + 1;
+
+	while (j < n && frames[j] == frames[j - 1] + per)
+		j++;
+	return j;
+}
+
 /*
  * Chunks from the block frames: each run of physically consecutive blocks
  * spanning at least @min bytes is a chunk with its phys; what lies between
@@ -553,11 +563,8 @@ static int add_by_frames(struct gp_mem *mem, struct gen_pool *pool,
 	int ret = 0;
 
 	while (i < nblk && !ret) {
-		size_t j = i + 1;
+		size_t j = frames[i] ? run_end(frames, i, nblk, per) : i + 1;
 
-		if (frames[i])
-			while (j < nblk && frames[j] == frames[j - 1] + per)
-				j++;
 		if (frames[i] && (j - i) * block >= min) {
 			if (plain < i)
 				ret = add_span(mem, pool, plain * block,
@@ -575,14 +582,38 @@ static int add_by_frames(struct gp_mem *mem, struct gen_pool *pool,
 	return ret;
 }
 
-GP_IO_EXPORT int gp_mem_add_to_pool(struct gp_mem *mem, struct gen_pool *pool)
+/*
+ * GP_MEM_ADD_LARGE: consecutive pieces of 1 GiB (the last one shorter),
+ * each with its phys only if it is physically contiguous throughout.
+ */
+static int add_large(struct gp_mem *mem, struct gen_pool *pool, size_t block,
+		     const uint64_t *frames, int *chunks)
+{
+	size_t per = block / SZ_4K;
+	int ret = 0;
+
+	for (size_t off = 0; off < mem->size && !ret; off += SZ_1G) {
+		size_t len = mem->size - off < SZ_1G ? mem->size - off : SZ_1G;
+		size_t b0 = off / block, nb = len / block;
+		phys_addr_t phys = GP_NO_PHYS;
+
+		if (frames && frames[b0] && run_end(frames, b0, b0 + nb, per) == b0 + nb)
+			phys = (phys_addr_t)frames[b0] * SZ_4K;
+		ret = add_span(mem, pool, off, len, phys, chunks);
+	}
+	return ret;
+}
+
+GP_IO_EXPORT int gp_mem_add_to_pool_flags(struct gp_mem *mem,
+					  struct gen_pool *pool,
+					  unsigned int flags)
 {
 	size_t unit, block, min;
 	uint64_t *frames;
 	int order, ret, chunks = 0;
 	bool any = false;
 
-	if (!mem || !pool)
+	if (!mem || !pool || (flags & ~GP_MEM_ADD_LARGE))
 		return -EINVAL;
 	order = gp_min_alloc_order(pool);
 	if (order < 0 || order >= 31)
@@ -605,15 +636,20 @@ GP_IO_EXPORT int gp_mem_add_to_pool(struct gp_mem *mem, struct gen_pool *pool)
 		for (size_t i = 0; i < mem->size / block && !any; i++)
 			any = frames[i] != 0;
 	mem->phys_known = any;
-	if (any)
+	if (any && !(flags & GP_MEM_ADD_LARGE))
 		ret = add_by_frames(mem, pool, block, frames, min, &chunks);
 	else
-		ret = add_span(mem, pool, 0, mem->size, GP_NO_PHYS, &chunks);
+		ret = add_large(mem, pool, block, any ? frames : NULL, &chunks);
 	free(frames);
 	if (ret)
 		return ret;
 	mem->pool = pool;
 	return chunks;
+}
+
+GP_IO_EXPORT int gp_mem_add_to_pool(struct gp_mem *mem, struct gen_pool *pool)
+{
+	return gp_mem_add_to_pool_flags(mem, pool, 0);
 }
 
 GP_IO_EXPORT int gp_mem_destroy(struct gp_mem *mem)

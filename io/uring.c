@@ -48,32 +48,6 @@ struct ring_ref {
 	struct ring_ref *next;
 };
 
-struct gp_uring_buffers {
-	struct gen_pool *pool;
-	struct gp_cache *cache;		/* hot sizes, or NULL: all from the pool */
-	unsigned int flags;
-	enum gp_uring_mode mode;
-	int reason;
-	bool home_ok;
-	bool zc_report;
-	struct io_uring home;
-	pthread_mutex_t lock;		/* everything below but the counters */
-	_Atomic(struct piece_table *) table;
-	struct piece *all;		/* every known piece, sorted by start */
-	size_t nall, cap;
-	unsigned int next_slot;
-	unsigned int slots;
-	unsigned long gen;		/* home table generation */
-	size_t registered_bytes;
-	size_t charged_bytes;		/* home (cloned) or per-ring total */
-	struct ring_ref *rings;
-	unsigned int nrings;
-	bool unpublished;		/* pieces the lookups do not see yet */
-	atomic_uint_fast64_t unregistered_allocs;
-	atomic_uint_fast64_t alloc_failures;
-	atomic_uint_fast64_t zc_sends, zc_copied, zc_unknown;
-};
-
 /* Bytes this process charged against RLIMIT_MEMLOCK through io_uring. */
 static atomic_size_t process_charged;
 
@@ -168,9 +142,8 @@ static int table_clone(struct gp_uring_buffers *bufs, int fd, bool replace)
 	return gp_io_register(fd, GP_K_REGISTER_CLONE_BUFFERS, &c, 1);
 }
 
-/* The slot covering [addr, addr + len) in the published table. */
-static unsigned int lookup_slot(struct gp_uring_buffers *bufs,
-				unsigned long addr, size_t len)
+unsigned int gp_io_lookup_slot(struct gp_uring_buffers *bufs,
+			       unsigned long addr, size_t len)
 {
 	const struct piece_table *t =
 		atomic_load_explicit(&bufs->table, memory_order_acquire);
@@ -666,33 +639,6 @@ static void free_tables(struct gp_uring_buffers *bufs)
 	free(bufs->all);
 }
 
-/*
- * The per-CPU cache for the usual I/O sizes: powers of two from 4 KiB to
- * 128 KiB (in the pool's units), a per-CPU byte cap of a quarter of the
- * pool per CPU (256 KiB .. 8 MiB) so that a small pool is not all parked
- * in magazines.  NULL (everything from the pool) when no size fits.
- */
-static struct gp_cache *iobuf_cache(struct gen_pool *pool)
-{
-	unsigned int units[GP_CACHE_MAX_CLASSES], n = 0;
-	int order = gp_min_alloc_order(pool);
-	long cpus = sysconf(_SC_NPROCESSORS_CONF);
-	size_t share = gen_pool_size(pool) / (4 * (size_t)(cpus > 0 ? cpus : 1));
-	struct gp_cache_config cfg = { 0 };
-
-	for (size_t sz = 4096; order >= 0 && sz <= (128u << 10); sz *= 2)
-		if (sz >> order && !(sz & (((size_t)1 << order) - 1)) &&
-		    (sz >> order) <= GP_CACHE_MAX_UNITS)
-			units[n++] = (unsigned int)(sz >> order);
-	if (n == 0)
-		return NULL;
-	cfg.class_units = units;
-	cfg.nr_classes = n;
-	cfg.cpu_bytes = share < (256u << 10) ? (256u << 10) :
-			share > (8u << 20) ? (8u << 20) : share;
-	return gp_cache_create(pool, &cfg);
-}
-
 /* The provider's section of gp_stats_print() of its pool. */
 static int print_section(struct gen_pool *pool, FILE *out, unsigned int flags,
 			 void *arg)
@@ -705,36 +651,43 @@ static int print_section(struct gen_pool *pool, FILE *out, unsigned int flags,
 			"\"slots\": %u, \"unregistered_chunks\": %u, "
 			"\"registered_bytes\": %zu, \"charged_bytes\": %zu, "
 			"\"unregistered_allocs\": %llu, \"alloc_failures\": %llu, "
-			"\"zc_sends\": %llu, \"zc_copied\": %llu, \"zc_unknown\": %llu}",
+			"\"wakeups\": %llu, \"zc_sends\": %llu, \"zc_copied\": %llu, \"zc_unknown\": %llu}",
 			gp_uring_mode_name(i.mode), i.reason, i.rings, i.slots,
 			i.unregistered_chunks, i.registered_bytes, i.charged_bytes,
 			(unsigned long long)i.unregistered_allocs,
 			(unsigned long long)i.alloc_failures,
+			(unsigned long long)i.wakeups,
 			(unsigned long long)i.zc_sends, (unsigned long long)i.zc_copied,
 			(unsigned long long)i.zc_unknown);
 	else
 		fprintf(out, "mode %s%s%s, %u ring(s), %u slot(s) over %zu bytes, "
 			"%u chunk(s) without a slot, %zu bytes charged to "
-			"RLIMIT_MEMLOCK\nunregistered allocations %llu, failures %llu; "
-			"zero-copy sends %llu (copied %llu, not reported %llu)\n",
+			"RLIMIT_MEMLOCK\nunregistered allocations %llu, failures %llu, "
+			"wake-ups %llu; zero-copy sends %llu (copied %llu, not reported %llu)\n",
 			gp_uring_mode_name(i.mode), i.reason ? ": " : "",
 			i.reason ? strerror(i.reason) : "", i.rings, i.slots,
 			i.registered_bytes, i.unregistered_chunks, i.charged_bytes,
 			(unsigned long long)i.unregistered_allocs,
 			(unsigned long long)i.alloc_failures,
+			(unsigned long long)i.wakeups,
 			(unsigned long long)i.zc_sends, (unsigned long long)i.zc_copied,
 			(unsigned long long)i.zc_unknown);
 	return ferror(out) ? -EIO : 0;
 }
 
-GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
-							struct gen_pool *pool,
-							unsigned int flags)
+GP_IO_EXPORT struct gp_uring_buffers *
+gp_uring_register_config(struct io_uring *ring, struct gen_pool *pool,
+			 const struct gp_uring_config *cfg)
 {
 	const unsigned int known = GP_URING_REQUIRE_FIXED | GP_URING_NO_CLONE;
+	const struct gp_uring_config def = { 0 };
 	struct gp_uring_buffers *bufs;
+	unsigned int flags;
 	int ret;
 
+	if (!cfg)
+		cfg = &def;
+	flags = cfg->flags;
 	if (!ring || !pool || (flags & ~known) || ring->ring_fd < 0) {
 		errno = EINVAL;
 		return NULL;
@@ -745,8 +698,13 @@ GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 	bufs->pool = pool;
 	bufs->flags = flags;
 	bufs->mode = flags & GP_URING_NO_CLONE ? GP_URING_PER_RING : GP_URING_CLONED;
+	ret = gp_io_alloc_setup(bufs, cfg);
+	if (ret) {
+		free(bufs);
+		errno = -ret;
+		return NULL;
+	}
 	pthread_mutex_init(&bufs->lock, NULL);
-	bufs->cache = iobuf_cache(pool);
 	if (!home_setup(bufs))
 		bufs->mode = GP_URING_UNREGISTERED;
 
@@ -788,6 +746,15 @@ GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 			(unsigned int)(bufs->nall - bufs->slots), bufs->nall,
 			strerror(bufs->reason));
 	return bufs;
+}
+
+GP_IO_EXPORT struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
+							struct gen_pool *pool,
+							unsigned int flags)
+{
+	const struct gp_uring_config cfg = { .flags = flags };
+
+	return gp_uring_register_config(ring, pool, &cfg);
 }
 
 GP_IO_EXPORT int gp_uring_attach(struct gp_uring_buffers *bufs,
@@ -854,7 +821,7 @@ GP_IO_EXPORT int gp_uring_unregister(struct gp_uring_buffers *bufs)
 	pthread_mutex_unlock(&bufs->lock);
 	pthread_mutex_destroy(&bufs->lock);
 	/* Cached buffers go back to the pool (every gp_iobuf is free by now). */
-	if (bufs->cache && gp_cache_destroy(bufs->cache) && !ret)
+	if (gp_io_alloc_teardown(bufs) && !ret)
 		ret = -EBUSY;
 	free_tables(bufs);
 	free(bufs);
@@ -892,6 +859,7 @@ GP_IO_EXPORT int gp_uring_get_info(struct gp_uring_buffers *bufs,
 		.charged_bytes = bufs->charged_bytes,
 		.unregistered_allocs = atomic_load(&bufs->unregistered_allocs),
 		.alloc_failures = atomic_load(&bufs->alloc_failures),
+		.wakeups = atomic_load(&bufs->wakeups),
 		.zc_sends = atomic_load(&bufs->zc_sends),
 		.zc_copied = atomic_load(&bufs->zc_copied),
 		.zc_unknown = atomic_load(&bufs->zc_unknown),
@@ -922,61 +890,8 @@ GP_IO_EXPORT int gp_uring_iobuf_of(struct gp_uring_buffers *bufs,
 		return -EINVAL;
 	out->addr = (void *)addr;
 	out->len = len;
-	out->buf_index = lookup_slot(bufs, (unsigned long)addr, len);
+	out->buf_index = gp_io_lookup_slot(bufs, (unsigned long)addr, len);
 	return 0;
-}
-
-/* The one place buffers come from: hot sizes through the per-CPU cache
- * (which sends the other sizes to the pool), or the pool itself. */
-unsigned long gp_io_take(struct gp_uring_buffers *bufs, size_t len)
-{
-	return bufs->cache ? gp_cache_alloc(bufs->cache, len)
-			   : gen_pool_alloc(bufs->pool, len);
-}
-
-void gp_io_give(struct gp_uring_buffers *bufs, unsigned long addr, size_t len)
-{
-	if (bufs->cache)
-		gp_cache_free(bufs->cache, addr, len);
-	else
-		gen_pool_free(bufs->pool, addr, len);
-}
-
-GP_IO_EXPORT struct gp_cache *gp_uring_cache(const struct gp_uring_buffers *bufs)
-{
-	return bufs ? bufs->cache : NULL;
-}
-
-GP_IO_EXPORT int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,
-				struct gp_iobuf *out)
-{
-	unsigned long addr;
-
-	if (out)
-		*out = (struct gp_iobuf){ .buf_index = GP_IOBUF_UNREGISTERED };
-	if (!bufs || !out || len == 0)
-		return -EINVAL;
-	addr = gp_io_take(bufs, len);
-	if (!addr) {
-		atomic_fetch_add_explicit(&bufs->alloc_failures, 1,
-					  memory_order_relaxed);
-		return -ENOMEM;
-	}
-	out->addr = (void *)addr;
-	out->len = len;
-	out->buf_index = lookup_slot(bufs, addr, len);
-	if (out->buf_index == GP_IOBUF_UNREGISTERED)
-		atomic_fetch_add_explicit(&bufs->unregistered_allocs, 1,
-					  memory_order_relaxed);
-	return 0;
-}
-
-GP_IO_EXPORT void gp_iobuf_free(struct gp_uring_buffers *bufs,
-				const struct gp_iobuf *buf)
-{
-	if (!bufs || !buf || !buf->addr)
-		return;
-	gp_io_give(bufs, (unsigned long)buf->addr, buf->len);
 }
 
 bool gp_io_zc_report(const struct gp_uring_buffers *bufs)

@@ -123,6 +123,7 @@ static bool configure(struct gp_cache *c, const struct gp_cache_config *cfg)
 /* Everything but the struct itself; safe on a half-built cache. */
 static void release(struct gp_cache *c)
 {
+	gpc_stats_detach(c);
 	if (c->states)
 		gpc_pcpu_free_all(c);
 	free(c->cpus);
@@ -175,6 +176,7 @@ GPC_EXPORT struct gp_cache *gp_cache_create(struct gen_pool *pool,
 	c->drain_buf = malloc((total_slots(c) + 1) * sizeof(unsigned long));
 	c->last_reap = gpc_now_ns();
 	if (!c->cpus || !c->states || !c->drain_buf || !gpc_span_refresh(c, 0) ||
+	    !gpc_stats_attach(c) ||
 	    ((flags & GP_CACHE_REAP_THREAD) && gpc_reaper_start(c))) {
 		release(c);
 		errno = ENOMEM;
@@ -190,6 +192,7 @@ GPC_EXPORT int gp_cache_destroy(struct gp_cache *c)
 	if (!c)
 		return -EINVAL;
 	gpc_reaper_stop(c);
+	gpc_stats_detach(c);	/* no section printing from a dying cache */
 	all_back = gpc_drain_all(c);
 	release(c);
 	return all_back ? 0 : -EBUSY;

@@ -123,8 +123,23 @@ struct gp_cache {
 	bool reaper_stop;		/* under reaper_lock */
 	pthread_mutex_t reaper_lock;
 	pthread_cond_t reaper_cond;
+	bool stats_attached;		/* our section in gp_stats_print() */
 	uint16_t magoff_table[];	/* what @magoff points to */
 };
+
+/* The locked mode's CPU for this thread, below the possible CPUs: any
+ * CPU's lock is correct, so a stale answer costs locality, never safety;
+ * hence sched_getcpu() only every few uses (mode.c). */
+void gpc_cpu_refresh(void);
+extern __thread __attribute__((tls_model("initial-exec"))) int gpc_tls_cpu;
+extern __thread
+	__attribute__((tls_model("initial-exec"))) unsigned int gpc_tls_left;
+static inline long gpc_locked_cpu(void)
+{
+	if (gpc_unlikely(!gpc_tls_left--))
+		gpc_cpu_refresh();
+	return gpc_tls_cpu;
+}
 
 /* Relaxed atomic counter helpers. */
 static inline void gpc_count(uint64_t *ctr, uint64_t n)
@@ -160,7 +175,6 @@ void gpc_choose_mode(unsigned int flags, enum gp_cache_mode *mode,
 		     const char **reason);
 unsigned int gpc_env_flags(void);
 unsigned long gpc_possible_cpus(void);
-long gpc_current_cpu(const struct gp_cache *c);
 int gpc_fence(long cpu);
 uint64_t gpc_now_ns(void);
 
@@ -196,6 +210,10 @@ uint64_t gpc_cached_objects(const struct gp_cache *c);
 void gpc_maybe_reap(struct gp_cache *c);
 int gpc_reaper_start(struct gp_cache *c);
 void gpc_reaper_stop(struct gp_cache *c);
+
+/* stats.c: the cache's section of the pool's gp_stats_print(). */
+bool gpc_stats_attach(struct gp_cache *c);
+void gpc_stats_detach(struct gp_cache *c);
 
 /* checked.c */
 int gpc_chk_enter(struct gp_cache *c, unsigned long addr);

@@ -17,7 +17,8 @@
 
 /* Allocate and publish CPU @cpu's state, under drain_lock so that no
  * drain is stopping the CPU meanwhile; NULL if memory ran out. */
-static struct gp_pcpu *pcpu_create(struct gp_cache *c, unsigned long cpu)
+__attribute__((noinline)) static struct gp_pcpu *
+pcpu_create(struct gp_cache *c, unsigned long cpu)
 {
 	struct gp_pcpu *p = aligned_alloc(128, c->pcpu_size), *old;
 	unsigned long *slots;
@@ -46,15 +47,30 @@ static struct gp_pcpu *pcpu_create(struct gp_cache *c, unsigned long cpu)
 	return old;
 }
 
-struct gp_pcpu *gpc_this_pcpu(struct gp_cache *c)
+/* The CPU this thread runs on (rseq), or uses (locked). */
+static inline long current_cpu(const struct gp_cache *c)
 {
-	long cpu = gpc_current_cpu(c);
+#if GP_PERCPU_RSEQ
+	if (c->mode == GP_CACHE_MODE_RSEQ)
+		return gpc_rseq_cpu();
+#endif
+	return gpc_locked_cpu();
+}
+
+static inline struct gp_pcpu *this_pcpu(struct gp_cache *c)
+{
+	long cpu = current_cpu(c);
 	struct gp_pcpu *p;
 
-	if (cpu < 0 || (unsigned long)cpu >= c->ncpus)
+	if (gpc_unlikely(cpu < 0 || (unsigned long)cpu >= c->ncpus))
 		return NULL;
 	p = gpc_state(c, cpu);
-	return p ? p : pcpu_create(c, cpu);
+	return gpc_likely(p) ? p : pcpu_create(c, cpu);
+}
+
+struct gp_pcpu *gpc_this_pcpu(struct gp_cache *c)
+{
+	return this_pcpu(c);
 }
 
 void gpc_pcpu_free_all(struct gp_cache *c)
@@ -65,11 +81,11 @@ void gpc_pcpu_free_all(struct gp_cache *c)
 
 /* A lock held for a few instructions: spin a little, then yield (the
  * holder may have been preempted). */
-static void spin_lock(uint32_t *lock)
+__attribute__((noinline)) static void spin_wait(uint32_t *lock)
 {
 	unsigned int spins = 0;
 
-	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+	do {
 		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
 			if (++spins < 128) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,6 +95,13 @@ static void spin_lock(uint32_t *lock)
 				sched_yield();
 			}
 		}
+	} while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE));
+}
+
+static inline void spin_lock(uint32_t *lock)
+{
+	if (gpc_unlikely(__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)))
+		spin_wait(lock);
 }
 
 static void spin_unlock(uint32_t *lock)
@@ -86,10 +109,23 @@ static void spin_unlock(uint32_t *lock)
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
 
+/* A store that the stats and the reap may read at the same time (with
+ * relaxed loads): the owner's writes are relaxed atomic stores, plain
+ * moves on x86-64. */
+static inline void publish(uint32_t *field, uint32_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
+static inline void publish64(uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
 /* This CPU's state with its lock held, or NULL. */
 static struct gp_pcpu *lock_this_pcpu(struct gp_cache *c)
 {
-	struct gp_pcpu *p = gpc_this_pcpu(c);
+	struct gp_pcpu *p = this_pcpu(c);
 
 	if (p)
 		spin_lock(&p->lock);
@@ -104,8 +140,9 @@ static bool locked_pop(struct gp_cache *c, unsigned int cls,
 	bool ok = m && m->count > 0;
 
 	if (ok) {
-		*addr = m->slots[--m->count];
-		m->alloc_hits += count;
+		*addr = m->slots[m->count - 1];
+		publish(&m->count, m->count - 1);
+		publish64(&m->alloc_hits, m->alloc_hits + count);
 	}
 	if (p)
 		spin_unlock(&p->lock);
@@ -120,8 +157,9 @@ static bool locked_push(struct gp_cache *c, unsigned int cls,
 	bool ok = m && m->count < m->cap;
 
 	if (ok) {
-		m->slots[m->count++] = addr;
-		m->free_hits += count;
+		m->slots[m->count] = addr;
+		publish(&m->count, m->count + 1);
+		publish64(&m->free_hits, m->free_hits + count);
 	}
 	if (p)
 		spin_unlock(&p->lock);
@@ -187,7 +225,7 @@ void gpc_take_all(struct gp_cache *c, struct gp_pcpu *p, unsigned long *buf,
 		counts[i] = m->count;
 		memcpy(buf, m->slots, m->count * sizeof(*buf));
 		buf += m->cap;
-		m->count = 0;
+		publish(&m->count, 0);
 	}
 	if (locked)
 		spin_unlock(&p->lock);

@@ -160,30 +160,26 @@ unsigned long gpc_possible_cpus(void)
 	return possible_cpus;
 }
 
-/* The locked mode's idea of this thread's CPU: forced by the test hook,
- * or sched_getcpu() re-read every GPC_CPU_REFRESH uses (any CPU's lock
- * is correct, so a stale answer costs locality, never safety). */
+/* The locked mode's idea of this thread's CPU (cache_internal.h says
+ * how it is used): forced by the test hook, or sched_getcpu() re-read
+ * every GPC_CPU_REFRESH uses. */
 #define GPC_CPU_REFRESH 64
+__thread __attribute__((tls_model("initial-exec"))) int gpc_tls_cpu;
+__thread __attribute__((tls_model("initial-exec"))) unsigned int gpc_tls_left;
 static __thread __attribute__((tls_model("initial-exec"))) int tls_forced = -1;
-static __thread __attribute__((tls_model("initial-exec"))) int tls_cpu;
-static __thread __attribute__((tls_model("initial-exec"))) unsigned tls_left;
 
-long gpc_current_cpu(const struct gp_cache *c)
+void gpc_cpu_refresh(void)
 {
-#if GP_PERCPU_RSEQ
-	if (c->mode == GP_CACHE_MODE_RSEQ)
-		return gpc_rseq_cpu();
-#endif
-	if (tls_forced >= 0)
-		return tls_forced;
-	if (!tls_left--) {
-		int cpu = sched_getcpu();
+	int cpu = tls_forced;
 
-		tls_cpu = cpu < 0 ? 0 : cpu;
-		tls_left = GPC_CPU_REFRESH - 1;
+	if (cpu >= 0) {
+		gpc_tls_cpu = cpu;
+		gpc_tls_left = UINT_MAX;
+		return;
 	}
-	return (unsigned long)tls_cpu < c->ncpus ? tls_cpu
-						  : tls_cpu % (long)c->ncpus;
+	cpu = sched_getcpu();
+	gpc_tls_cpu = cpu < 0 ? 0 : (int)((unsigned long)cpu % gpc_possible_cpus());
+	gpc_tls_left = GPC_CPU_REFRESH - 1;
 }
 
 GPC_EXPORT int gp_cache_set_thread_cpu(int cpu)
@@ -191,7 +187,7 @@ GPC_EXPORT int gp_cache_set_thread_cpu(int cpu)
 	if (cpu < -1 || (cpu >= 0 && (unsigned long)cpu >= gpc_possible_cpus()))
 		return -EINVAL;
 	tls_forced = cpu;
-	tls_left = 0;
+	gpc_tls_left = 0;	/* the next use re-reads */
 	return 0;
 }
 

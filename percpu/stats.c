@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "genpool/stats.h"
 #include "cache_internal.h"
 
 /* Add class @i of CPU state @p to @k. */
@@ -147,4 +148,95 @@ GPC_EXPORT int gp_cache_print_stats(struct gp_cache *c, FILE *fp)
 		print_counters(fp, label, &k);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------ gp_stats_print() hook */
+
+/* @k as the members of a JSON object. */
+static void json_counters(FILE *fp, const struct gp_cache_counters *k)
+{
+	fprintf(fp,
+		"\"alloc_hits\": %" PRIu64 ", \"free_hits\": %" PRIu64
+		", \"alloc_misses\": %" PRIu64 ", \"free_misses\": %" PRIu64
+		", \"refills\": %" PRIu64 ", \"refilled\": %" PRIu64
+		", \"flushes\": %" PRIu64 ", \"flushed\": %" PRIu64
+		", \"objects\": %" PRIu64 ", \"bytes\": %" PRIu64,
+		k->alloc_hits, k->free_hits, k->alloc_misses, k->free_misses,
+		k->refills, k->refilled, k->flushes, k->flushed, k->objects,
+		k->bytes);
+}
+
+/* The cache's stats as one JSON object (its strings need no escapes). */
+static void print_json(struct gp_cache *c, const struct gp_cache_stats *st,
+		       FILE *fp)
+{
+	const char *sep = "";
+
+	fprintf(fp,
+		"{\"mode\": \"%s\", \"mode_reason\": \"%s\", "
+		"\"checked\": %s, \"possible_cpus\": %u, "
+		"\"active_cpus\": %u, \"cpu_bytes\": %zu, \"batch\": %u, "
+		"\"bypassed\": %" PRIu64 ", \"exhausted\": %" PRIu64
+		", \"idle_drains\": %" PRIu64 ", \"misuse\": %" PRIu64
+		", \"total\": {",
+		st->mode_name, st->mode_reason, st->checked ? "true" : "false",
+		st->possible_cpus, st->active_cpus, st->cpu_bytes, st->batch,
+		st->bypassed, st->exhausted, st->idle_drains, st->misuse);
+	json_counters(fp, &st->total);
+	fputs("}, \"classes\": [", fp);
+	for (unsigned int i = 0; i < st->nr_classes; i++) {
+		fprintf(fp, "%s{\"size\": %zu, \"capacity\": %u, ",
+			i ? ", " : "", st->classes[i].size,
+			st->classes[i].capacity);
+		json_counters(fp, &st->classes[i].c);
+		fputc('}', fp);
+	}
+	fputs("], \"cpus\": [", fp);
+	for (unsigned int cpu = 0; cpu < st->possible_cpus; cpu++) {
+		struct gp_cache_counters k;
+
+		if (gp_cache_get_cpu_stats(c, cpu, &k))
+			continue;
+		fprintf(fp, "%s{\"cpu\": %u, ", sep, cpu);
+		json_counters(fp, &k);
+		fputc('}', fp);
+		sep = ", ";
+	}
+	fputs("]}", fp);
+}
+
+/* A gp_stats_printer_t: the cache's section of gp_stats_print(). */
+static int print_section(struct gen_pool *pool, FILE *out, unsigned int flags,
+			 void *arg)
+{
+	struct gp_cache *c = arg;
+	struct gp_cache_stats st;
+
+	if (!(flags & GP_STATS_JSON))
+		return gp_cache_print_stats(c, out);
+	if (gp_cache_get_stats(c, &st))
+		return -EINVAL;
+	print_json(c, &st, out);
+	return 0;
+}
+
+bool gpc_stats_attach(struct gp_cache *c)
+{
+	char name[48];
+	int ret = gp_stats_add_printer(c->pool, "cache", print_section, c);
+
+	/* A second cache on the same pool gets a name of its own. */
+	if (ret == -EEXIST) {
+		snprintf(name, sizeof(name), "cache %p", (void *)c);
+		ret = gp_stats_add_printer(c->pool, name, print_section, c);
+	}
+	c->stats_attached = !ret;
+	return !ret;
+}
+
+void gpc_stats_detach(struct gp_cache *c)
+{
+	if (c->stats_attached)
+		gp_stats_remove_printer(c->pool, print_section, c);
+	c->stats_attached = false;
 }

@@ -7,6 +7,8 @@
  * with the first worker's ring and gp_uring_attach()ed to the others, so
  * each allocation is a gp_iobuf {addr, len, buf_index} that READ_FIXED,
  * WRITE_FIXED and SEND_ZC use on any worker without pinning pages per I/O.
+ * When the pool is exhausted, the failed allocation leaves the worker's
+ * eventfd with the io layer, which signals it at the next free.
  *
  * --no-zerocopy: each buffer is malloc'd (aligned for O_DIRECT) and freed,
  * as a server without a registered pool does.
@@ -24,17 +26,14 @@
 
 #include "nbd.h"
 
-/* Pool size: room for two largest requests and plenty of small ones. */
-#define POOL_BYTES	(4ULL * NBD_MAX_PAYLOAD)
 /*
- * gp_iobuf_alloc() serves the powers of two 4 KiB .. 128 KiB from a
- * per-CPU cache; a READ buffer is its data plus a small prefix for the
- * reply header (4 KiB + 512), so such sizes are rounded up to the next
- * power of two: at most twice the memory, for a cache hit instead of a
- * pool search.
+ * Pool size: room for two largest requests and plenty of small ones.
+ * Smaller sizes come from the io layer's per-CPU cache, whose default
+ * quarter-power steps (4, 5, 6, 7, 8, 10, ... 128 KiB) also take a READ
+ * buffer, its data plus a small prefix for the reply header, at most a
+ * quarter bigger.
  */
-#define CACHED_MIN	(4U << 10)
-#define CACHED_MAX	(128U << 10)
+#define POOL_BYTES	(4ULL * NBD_MAX_PAYLOAD)
 
 struct nbd_provider {
 	bool zerocopy;
@@ -83,14 +82,12 @@ static int pool_init(struct nbd_provider *p, const struct nbd_config *cfg)
 	}
 	p->pool = gen_pool_create(unit_order(p->align), -1);
 	/*
-	 * One chunk (one fixed-buffer slot) over the whole mapping, not
-	 * gp_mem_add_to_pool(), which makes a chunk per physically contiguous
-	 * piece (a huge page) so that phys addresses are right: an allocation
-	 * cannot span two chunks, and NBD requests go up to 32 MiB.  We need
-	 * no physical addresses.
+	 * Large chunks (here one, one fixed-buffer slot, over the whole
+	 * mapping) rather than one per physically contiguous piece: an
+	 * allocation cannot span two chunks, and NBD requests go up to
+	 * 32 MiB.  The chunk has its phys only where it is all contiguous.
 	 */
-	if (!p->pool || gen_pool_add(p->pool, (unsigned long)gp_mem_addr(p->mem),
-				     gp_mem_size(p->mem), -1)) {
+	if (!p->pool || gp_mem_add_to_pool_flags(p->mem, p->pool, GP_MEM_ADD_LARGE) < 0) {
 		fprintf(stderr, "genpool-nbd: cannot create the buffer pool\n");
 		return -1;
 	}
@@ -163,9 +160,12 @@ bool provider_ring_fixed(struct nbd_provider *p, const struct io_uring *ring)
 
 /**
  * provider_alloc - a buffer of at least @len bytes.
+ * @wake_fd: the caller's eventfd, written to once buffers come back after
+ *           a failure (zero-copy mode; see provider_wakes())
  * Returns 0, or -ENOMEM when none is free now (the caller retries later).
  */
-int provider_alloc(struct nbd_provider *p, size_t len, struct nbd_buf *out)
+int provider_alloc(struct nbd_provider *p, size_t len, int wake_fd,
+		   struct nbd_buf *out)
 {
 	size_t sz = (len + p->align - 1) / p->align * p->align;
 	struct gp_iobuf iob;
@@ -173,15 +173,8 @@ int provider_alloc(struct nbd_provider *p, size_t len, struct nbd_buf *out)
 
 	if (!sz)
 		sz = p->align;
-	if (p->zerocopy && sz <= CACHED_MAX) {
-		size_t pow2 = CACHED_MIN;
-
-		while (pow2 < sz)
-			pow2 <<= 1;
-		sz = pow2;
-	}
 	if (p->zerocopy) {
-		if (gp_iobuf_alloc(p->bufs, sz, &iob)) {
+		if (gp_iobuf_alloc_notify(p->bufs, sz, 0, wake_fd, &iob)) {
 			atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
 			return -ENOMEM;
 		}
@@ -195,6 +188,22 @@ int provider_alloc(struct nbd_provider *p, size_t len, struct nbd_buf *out)
 	}
 	out->len = sz;
 	return 0;
+}
+
+/**
+ * provider_wakes - does a failed provider_alloc() have its wake_fd written
+ * to when buffers come back?  (Else the caller retries on a timer.)
+ */
+bool provider_wakes(const struct nbd_provider *p)
+{
+	return p->zerocopy;
+}
+
+/** provider_unwait - forget @wake_fd (before closing it). */
+void provider_unwait(struct nbd_provider *p, int wake_fd)
+{
+	if (p->zerocopy && p->bufs)
+		gp_iobuf_notify_cancel(p->bufs, wake_fd);
 }
 
 /* The gp_iobuf for [addr, addr+len) inside @buf. */

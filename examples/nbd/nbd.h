@@ -106,8 +106,12 @@ struct nbd_provider *provider_create(const struct nbd_config *cfg,
 /* Make the provider's memory fixed buffers of @ring (once per worker). */
 int provider_attach(struct nbd_provider *prov, struct io_uring *ring);
 void provider_detach(struct nbd_provider *prov, struct io_uring *ring);
-/* 0, or -ENOMEM when the pool is exhausted for now (the caller waits). */
-int provider_alloc(struct nbd_provider *prov, size_t len, struct nbd_buf *out);
+/* 0, or -ENOMEM when the pool is exhausted for now (the caller waits:
+ * for @wake_fd to be written to if provider_wakes(), else on a timer). */
+int provider_alloc(struct nbd_provider *prov, size_t len, int wake_fd,
+		   struct nbd_buf *out);
+bool provider_wakes(const struct nbd_provider *prov);
+void provider_unwait(struct nbd_provider *prov, int wake_fd);
 void provider_free(struct nbd_provider *prov, const struct nbd_buf *buf);
 bool provider_ring_fixed(struct nbd_provider *prov, const struct io_uring *ring);
 struct io_uring_sqe;

@@ -146,7 +146,7 @@ struct nbd_worker {
 	unsigned int id;
 	struct io_uring ring;
 	pthread_t thread;
-	int efd;			/* wakes the ring: new connections, stop */
+	int efd;			/* wakes the ring: new connections, stop, freed buffers */
 	uint64_t efd_val;
 	struct op wake_op;
 	bool disabled;			/* the ring waits for io_uring_enable_rings() */
@@ -672,7 +672,8 @@ static bool dispatch(struct nbd_req *r)
 		r->io_len = (uint32_t)(round_up64(rq->offset + rq->length, a) - r->io_off);
 		if (!r->buf.addr &&
 		    provider_alloc(w->srv->prov, r->io_len +
-				   (rq->type == NBD_CMD_READ ? read_prefix(w) : 0), &r->buf)) {
+				   (rq->type == NBD_CMD_READ ? read_prefix(w) : 0),
+				   w->efd, &r->buf)) {
 			STAT_ADD(w, buf_waits, 1);
 			return false;
 		}
@@ -1074,7 +1075,10 @@ static void *worker_main(void *arg)
 			IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 	arm_wake(w);
 	while (!w->stopping || w->conns) {
-		struct __kernel_timespec ts = { 0, w->nparked ? PARKED_TICK_NS : TICK_NS };
+		/* Parked requests are retried after every batch of CQEs; a
+		 * free wakes the ring through efd, else a short tick. */
+		bool poll_parked = w->nparked && !provider_wakes(w->srv->prov);
+		struct __kernel_timespec ts = { 0, poll_parked ? PARKED_TICK_NS : TICK_NS };
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 
@@ -1218,6 +1222,7 @@ void worker_destroy(struct nbd_worker *w)
 	}
 	provider_detach(w->srv->prov, &w->ring);
 	io_uring_queue_exit(&w->ring);
+	provider_unwait(w->srv->prov, w->efd);
 	close(w->efd);
 	pthread_mutex_destroy(&w->lock);
 	free(w->discard_buf);

@@ -78,7 +78,9 @@ struct gen_pool_chunk {
  * Returns the first bit of a free run of @nr bits, or any value >= @size if
  * there is none.  The bitmap may change concurrently; the pool claims the
  * returned run atomically and calls the algorithm again from the same
- * position if another thread got there first.  Unlike the kernel, @nr is an
+ * position if another thread got there first.  (genpool's own books keep
+ * two bits per unit; the kernel-layout bitmap a user's algorithm gets is
+ * made for a chunk the first time one runs there, and then kept in step.)  Unlike the kernel, @nr is an
  * unsigned long so that runs of 2^32 units and more can be asked for.
  */
 typedef unsigned long (*genpool_algo_t)(unsigned long *map, unsigned long size,
@@ -107,7 +109,7 @@ struct genpool_data_fixed {
  * misuse policy.
  *
  * Return: the pool, or NULL with errno set (EINVAL for a bad order or node,
- * ENOMEM).
+ * ENOMEM, ENOTSUP on an x86-64 CPU without cmpxchg16b).
  *
  * Context: thread-safe, may block.
  */
@@ -494,6 +496,10 @@ void gen_pool_for_each_chunk(struct gen_pool *pool,
  * @pool:  the pool
  * @start: first address
  * @size:  bytes
+ *
+ * As in the kernel, an empty range (@size 0) is held when a chunk holds
+ * @start; unlike the kernel, a range that wraps around the address space
+ * never is.
  *
  * Return: 1 if one chunk holds [@start, @start + @size), else 0.
  *

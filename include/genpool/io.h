@@ -236,17 +236,48 @@ const char *gp_mem_backing_name(enum gp_mem_backing backing);
  * @mem:  the memory (added to at most one pool, once)
  * @pool: the pool; its unit must divide the backing page size
  *
+ * gp_mem_add_to_pool_flags() with no flags: chunks for DMA users.
  * Chunks are at most 1 GiB (the kernel's limit for one fixed buffer) and
  * carry the physical address of their first byte when pagemap shows frame
  * numbers: then each physically contiguous run of huge pages (or of at
  * least 2 MiB of base pages) is its own chunk, so gen_pool_dma_alloc()
  * and gen_pool_virt_to_phys() return real physical addresses.  Pieces that
  * are not contiguous, and all chunks when pagemap hides frames, carry
- * GP_NO_PHYS.  The chunks' owner cookie is @mem.  Returns the number of
- * chunks added (>= 1), or -EINVAL, -EBUSY (already added), -ENOMEM.
+ * GP_NO_PHYS.  As no allocation spans two chunks, with visible frames the
+ * largest allocation may be as small as one huge page (2 MiB): servers
+ * that need large buffers more than phys use GP_MEM_ADD_LARGE.  The
+ * chunks' owner cookie is @mem.  Returns the number of chunks added
+ * (>= 1), or -EINVAL, -EBUSY (already added), -ENOMEM.
  * Context: thread-safe, may block.
  */
 int gp_mem_add_to_pool(struct gp_mem *mem, struct gen_pool *pool);
+
+/**
+ * GP_MEM_ADD_LARGE - gp_mem_add_to_pool_flags(): add the memory as
+ * virtually contiguous chunks of 1 GiB (the last one shorter), whatever
+ * the physical layout, so that one allocation can be as large as 1 GiB.
+ * A chunk carries the physical address of its first byte only when the
+ * whole chunk is physically contiguous (a 1 GiB hugetlb page, or pages
+ * the kernel happened to place in order) and pagemap shows frames; other
+ * chunks carry GP_NO_PHYS (gen_pool_virt_to_phys() and the @dma of
+ * gen_pool_dma_alloc() then give GP_NO_PHYS).  Each chunk is one
+ * fixed-buffer slot when registered.
+ */
+#define GP_MEM_ADD_LARGE	(1u << 0)
+
+/**
+ * gp_mem_add_to_pool_flags - add the memory to a pool as chunks of a kind.
+ * @mem:   the memory (added to at most one pool, once)
+ * @pool:  the pool; its unit must divide the backing page size
+ * @flags: 0 (one chunk per physically contiguous piece, as
+ *         gp_mem_add_to_pool()) or GP_MEM_ADD_LARGE
+ *
+ * Returns the number of chunks added (>= 1), or -EINVAL (also for an
+ * unknown flag), -EBUSY (already added), -ENOMEM.
+ * Context: thread-safe, may block.
+ */
+int gp_mem_add_to_pool_flags(struct gp_mem *mem, struct gen_pool *pool,
+			     unsigned int flags);
 
 /**
  * gp_mem_destroy - unmap the memory.
@@ -297,7 +328,8 @@ enum gp_uring_mode {
 /**
  * struct gp_iobuf - one I/O buffer from a provider.
  * @addr:      first byte
- * @len:       bytes, as asked for
+ * @len:       bytes, as asked for (the pool may hold a little more: see
+ *             struct gp_uring_config; gp_iobuf_free() knows)
  * @buf_index: the fixed-buffer slot covering [@addr, @addr + @len), or
  *             GP_IOBUF_UNREGISTERED (use the plain, non-fixed opcodes)
  *
@@ -325,6 +357,8 @@ struct gp_iobuf {
  *                   RLIMIT_MEMLOCK (0 with CAP_IPC_LOCK)
  * @unregistered_allocs: gp_iobuf_alloc() results without a slot
  * @alloc_failures:  gp_iobuf_alloc() failures
+ * @wakeups:         eventfds signalled because buffers came back after a
+ *                   gp_iobuf_alloc_notify() failed
  * @zc_sends:        SEND_ZC completions seen by gp_send_zc_complete()
  * @zc_copied:       of which the kernel reported as copied
  * @zc_unknown:      of which the kernel could not say (no usage report)
@@ -339,6 +373,7 @@ struct gp_uring_info {
 	size_t charged_bytes;
 	uint64_t unregistered_allocs;
 	uint64_t alloc_failures;
+	uint64_t wakeups;
 	uint64_t zc_sends;
 	uint64_t zc_copied;
 	uint64_t zc_unknown;
@@ -346,6 +381,37 @@ struct gp_uring_info {
 
 struct gp_uring_buffers;
 struct gp_cache;
+
+/**
+ * struct gp_uring_config - how gp_uring_register_config() sets a provider
+ * up (all zero: what gp_uring_register() with flags 0 does).
+ * @flags:       GP_URING_* flags
+ * @class_sizes: the buffer sizes, in bytes, the per-CPU cache in front of
+ *               the pool serves: ascending, each a multiple of the pool's
+ *               unit and at most GP_CACHE_MAX_UNITS units; NULL for the
+ *               default, the quarter-power steps from 4 KiB to 128 KiB
+ *               (4, 5, 6, 7, 8, 10, 12, 14, 16, 20, ... 112, 128 KiB) that
+ *               are multiples of the unit
+ * @nr_classes:  entries of @class_sizes, 1 .. GP_CACHE_MAX_CLASSES (0 with
+ *               a NULL @class_sizes)
+ * @cpu_bytes:   the cache's byte cap per CPU, shared equally by the
+ *               sizes (a size whose share holds fewer than two buffers is
+ *               not cached); 0: each size's share is the pool size
+ *               / (24 x CPUs), clamped to 64 KiB .. 2 MiB (what each of
+ *               six powers of two had with a quarter of the pool per CPU),
+ *               times the number of sizes
+ *
+ * gp_iobuf_alloc() rounds a request up to the smallest cached size when
+ * that costs at most a quarter more than the pool's own rounding to its
+ * unit (with the default sizes: every request from 4 KiB to 128 KiB), so
+ * that data plus a small header still comes from the cache.
+ */
+struct gp_uring_config {
+	unsigned int flags;
+	const size_t *class_sizes;
+	unsigned int nr_classes;
+	size_t cpu_bytes;
+};
 
 /**
  * gp_uring_register - register a pool's memory as fixed buffers of @ring.
@@ -363,14 +429,33 @@ struct gp_cache;
  * its own reference to each attached ring (a duplicate of the ring fd), so
  * an application that tears a ring down first leaves nothing dangling.
  * The provider adds an "io_uring" section to gp_stats_print() of @pool.
- * Returns the provider, or NULL with errno: EINVAL, EBUSY (the ring has a
- * buffer table already), ENOMEM, or with GP_URING_REQUIRE_FIXED the
- * kernel's reason.  Context: thread-safe, may block; call it from the
- * ring's submitting thread if the ring is IORING_SETUP_SINGLE_ISSUER.
+ * gp_uring_register_config() with only @flags set.  Returns the provider,
+ * or NULL with errno: EINVAL, EBUSY (the ring has a buffer table already),
+ * ENOMEM, or with GP_URING_REQUIRE_FIXED the kernel's reason.  Context: thread-safe, may block.  An
+ * IORING_SETUP_SINGLE_ISSUER ring may be registered from any thread while
+ * it is still disabled (IORING_SETUP_R_DISABLED: the thread that enables
+ * it becomes its owner); once enabled, only from its owner (the kernel
+ * refuses other threads: EEXIST).
  */
 struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
 					   struct gen_pool *pool,
 					   unsigned int flags);
+
+/**
+ * gp_uring_register_config - gp_uring_register() with the per-CPU cache's
+ * sizes and byte cap chosen.
+ * @ring: as gp_uring_register()
+ * @pool: as gp_uring_register()
+ * @cfg:  the configuration, or NULL for the defaults
+ *
+ * Returns the provider, or NULL with errno: EINVAL (also for sizes that
+ * break the rules of struct gp_uring_config, or a cache percpu refuses),
+ * EBUSY, ENOMEM, or with GP_URING_REQUIRE_FIXED the kernel's reason.
+ * Context: as gp_uring_register().
+ */
+struct gp_uring_buffers *
+gp_uring_register_config(struct io_uring *ring, struct gen_pool *pool,
+			 const struct gp_uring_config *cfg);
 
 /**
  * gp_uring_attach - give another ring the same fixed buffers.
@@ -383,7 +468,8 @@ struct gp_uring_buffers *gp_uring_register(struct io_uring *ring,
  * unregistered mode it only records the ring.  Returns 0, or -EINVAL,
  * -EBUSY (the ring has buffers of its own), -ENOMEM (memlock budget or
  * kernel memory, with a message saying how much was needed), -EEXIST
- * (SINGLE_ISSUER ring, called from another thread).  On failure the ring
+ * (an enabled SINGLE_ISSUER ring, called from a thread other than its
+ * owner; a disabled one may be attached from any thread).  On failure the ring
  * is not attached and must not use fixed opcodes with this provider's
  * buffers.  Context: thread-safe, may block.
  */
@@ -395,8 +481,14 @@ int gp_uring_attach(struct gp_uring_buffers *bufs, struct io_uring *other_ring);
  * @ring: an attached ring (the one given to gp_uring_register() too)
  *
  * I/O in flight on @ring keeps the pages it uses pinned in the kernel
- * until it completes.  Returns 0 or -EINVAL (not attached), or the
- * kernel's error.  Context: thread-safe, may block.
+ * until it completes.  Detaching an enabled SINGLE_ISSUER ring from
+ * another thread, for instance after the ring's owner exited, works too:
+ * the kernel refuses that thread the unregister (EEXIST), so the ring
+ * keeps its table, and with it the pages pinned, until the application
+ * closes it (io_uring_queue_exit()); the provider forgets the ring all
+ * the same, and neither gp_uring_unregister() nor gp_mem_destroy() waits
+ * for it.  Returns 0 or -EINVAL (not attached).
+ * Context: thread-safe, may block.
  */
 int gp_uring_detach(struct gp_uring_buffers *bufs, struct io_uring *ring);
 
@@ -417,8 +509,10 @@ int gp_uring_sync(struct gp_uring_buffers *bufs);
  * gp_uring_unregister - unregister from every ring and free the provider.
  * @bufs: the provider, or NULL (no-op)
  *
- * Removes the table from every attached ring, then from the private ring,
- * whose tag CQEs release the memory (gp_mem_destroy() may then proceed).
+ * Removes the table from every attached ring (a SINGLE_ISSUER ring
+ * unregistered from a thread other than its owner keeps it until it is
+ * closed: see gp_uring_detach()), then from the private ring, whose tag
+ * CQEs release the memory (gp_mem_destroy() may then proceed).
  * I/O still in flight completes normally: the kernel keeps its pages
  * pinned until then; the buffers involved must, as always, be freed only
  * after their completion.  Returns 0, or the first error met (the
@@ -442,8 +536,9 @@ struct gen_pool *gp_uring_pool(const struct gp_uring_buffers *bufs);
  * @bufs: the provider
  *
  * gp_uring_register() puts a per-CPU cache (genpool/percpu.h) of the
- * power-of-two sizes 4 KiB .. 128 KiB in front of the pool, which
- * gp_iobuf_alloc(), gp_iobuf_free() and buffer rings go through.  Use it
+ * sizes of struct gp_uring_config (by default the quarter-power steps
+ * 4 KiB .. 128 KiB) in front of the pool, which gp_iobuf_alloc(),
+ * gp_iobuf_free() and buffer rings go through.  Use it
  * for gp_cache_drain() (gen_pool_avail() of the pool is exact afterwards)
  * or gp_cache_get_stats(); do not destroy it (gp_uring_unregister() does).
  *
@@ -506,22 +601,90 @@ int gp_uring_iobuf_of(struct gp_uring_buffers *bufs, const void *addr,
  * @len:  bytes (> 0)
  * @out:  receives {addr, len, buf_index}
  *
- * Hot sizes come from the per-CPU cache in front of the pool
- * (gp_uring_cache()), the rest from the pool with its algorithm.  Never
- * calls io_uring_register().  Returns 0, -EINVAL, or -ENOMEM (pool
- * exhausted; @out is cleared).  Context: thread-safe; lock-free (a
- * per-CPU lock where the cache runs in its locked mode).
+ * Cached sizes (gp_uring_cache(); @len is rounded up to one when that
+ * costs at most a quarter more, see struct gp_uring_config) come from the
+ * per-CPU cache, the rest from the pool with its algorithm.  The address
+ * is a multiple of the pool's unit (for memory from gp_mem, whose chunks
+ * are page-aligned): O_DIRECT wants buffers aligned to the file's
+ * stx_dio_mem_align (statx STATX_DIOALIGN), so give the pool a
+ * min_alloc_order of at least log2(stx_dio_mem_align) (9 or 12), or use
+ * gp_iobuf_alloc_align().  Never calls io_uring_register().  Returns 0,
+ * -EINVAL, or -ENOMEM (pool exhausted; @out is cleared).
+ * Context: thread-safe; lock-free (a per-CPU lock where the cache runs in
+ * its locked mode).
  */
 int gp_iobuf_alloc(struct gp_uring_buffers *bufs, size_t len,
 		   struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_alloc_align - allocate an I/O buffer at a multiple of @align.
+ * @bufs:  the provider
+ * @len:   bytes (> 0)
+ * @align: a power of two, at most GP_URING_MAX_SLOT_BYTES; 0 or anything
+ *         up to the pool's unit: as gp_iobuf_alloc()
+ * @out:   receives {addr, len, buf_index}
+ *
+ * An @align up to the pool's unit is served as gp_iobuf_alloc() (the
+ * per-CPU cache included); a larger one by the pool's aligned algorithm
+ * (gen_pool_first_fit_align(): a search, not a cache hit; the cache is
+ * drained and the search tried again before failing).  Free the buffer
+ * with gp_iobuf_free() as any other.  Returns 0, -EINVAL (also for an
+ * @align that is not a power of two), or -ENOMEM (@out is cleared).
+ * Context: as gp_iobuf_alloc(); lock-free only up to the unit.
+ */
+int gp_iobuf_alloc_align(struct gp_uring_buffers *bufs, size_t len,
+			 size_t align, struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_alloc_notify - gp_iobuf_alloc_align() that, when the pool is
+ * exhausted, arranges a wake-up for when buffers come back.
+ * @bufs:  the provider
+ * @len:   bytes (> 0)
+ * @align: as gp_iobuf_alloc_align()
+ * @efd:   an eventfd of the caller's (say the one its event loop already
+ *         reads); the provider writes 1 to it, once, at the first free
+ *         (gp_iobuf_free(), a buffer ring's put or destroy, a finished
+ *         SEND_ZC) after the failure
+ * @out:   receives {addr, len, buf_index}
+ *
+ * On failure @efd is recorded and the allocation is tried again (so a free
+ * racing with the failure is never missed); -ENOMEM then means that the
+ * wake-up is armed.  Each thread (each event loop) that waits gives its
+ * own eventfd: a wake-up goes to every eventfd recorded since the last
+ * one.  A wake-up says buffers were freed, not that @len bytes are free:
+ * try again, and call this again to wait again.  A wake-up may also come
+ * after the retry succeeded (spurious, harmless).  Before closing @efd,
+ * withdraw it with gp_iobuf_notify_cancel() (or unregister).  Returns
+ * 0, -EINVAL (also for @efd < 0), or -ENOMEM (armed; @out is cleared).
+ * Context: as gp_iobuf_alloc_align(); the failure path takes a lock and a
+ * membarrier() system call.  While nobody waits, frees pay no lock and no
+ * atomic read-modify-write for this (one relaxed load).
+ */
+int gp_iobuf_alloc_notify(struct gp_uring_buffers *bufs, size_t len,
+			  size_t align, int efd, struct gp_iobuf *out);
+
+/**
+ * gp_iobuf_notify_cancel - withdraw an eventfd recorded by a failed
+ * gp_iobuf_alloc_notify(), so that it may be closed.
+ * @bufs: the provider
+ * @efd:  the eventfd
+ *
+ * Return: 1 if @efd was waiting (it will not be written to), 0 if not,
+ * -EINVAL for a NULL @bufs.
+ *
+ * Context: thread-safe; takes the waiters' lock.
+ */
+int gp_iobuf_notify_cancel(struct gp_uring_buffers *bufs, int efd);
 
 /**
  * gp_iobuf_free - free a buffer from gp_iobuf_alloc().
  * @bufs: the provider
  * @buf:  the buffer as returned (a NULL @buf or addr is a no-op)
  *
- * Free a buffer only after every operation using it has completed (for
- * SEND_ZC: after its notification; gp_send_zc_complete() does that).
+ * Any gp_iobuf_alloc*() buffer, whole (the same @len).  Free a buffer
+ * only after every operation using it has completed (for SEND_ZC: after
+ * its notification; gp_send_zc_complete() does that).  Wakes the
+ * eventfds of failed gp_iobuf_alloc_notify() calls.
  * A bad buffer is a misuse of the pool, reported by its policy.
  * Context: as gp_iobuf_alloc().
  */

@@ -216,10 +216,11 @@ static void check_chunk(struct gen_pool *pool, struct gen_pool_chunk *c, void *a
 		pc->bad++;
 }
 
-static int add_and_check(struct gp_mem *m, struct phys_check *pc)
+static int add_and_check_flags(struct gp_mem *m, unsigned int flags,
+			       struct phys_check *pc)
 {
 	struct gen_pool *pool = gen_pool_create(12, NUMA_NO_NODE);
-	int n = gp_mem_add_to_pool(m, pool);
+	int n = gp_mem_add_to_pool_flags(m, pool, flags);
 
 	memset(pc, 0, sizeof(*pc));
 	gen_pool_for_each_chunk(pool, check_chunk, pc);
@@ -227,6 +228,11 @@ static int add_and_check(struct gp_mem *m, struct phys_check *pc)
 		pc->bad++;
 	gen_pool_destroy(pool);
 	return n;
+}
+
+static int add_and_check(struct gp_mem *m, struct phys_check *pc)
+{
+	return add_and_check_flags(m, 0, pc);
 }
 
 static void test_phys(void **state)
@@ -249,6 +255,86 @@ static void test_phys(void **state)
 	}
 	printf("phys: %d chunks, %d with phys (phys_known %d)\n", pc.chunks,
 	       pc.with_phys, info.phys_known);
+	assert_int_equal(gp_mem_destroy(m), 0);
+}
+
+/*
+ * GP_MEM_ADD_LARGE: one chunk for memory up to 1 GiB, so one allocation
+ * may take nearly all of it; its phys only when the whole chunk is
+ * physically contiguous (a single THP folio is; 16 MiB of them rarely).
+ */
+static void test_large_chunks(void **state)
+{
+	struct gp_mem *m = mem_of(GP_MEM_THP, 0, 16 * MIB);
+	struct gen_pool *pool = gen_pool_create(12, NUMA_NO_NODE);
+	struct gp_mem_info info;
+	struct phys_check pc;
+	unsigned long a;
+
+	assert_non_null(m);
+	assert_int_equal(add_and_check_flags(m, GP_MEM_ADD_LARGE, &pc), 1);
+	assert_int_equal(pc.bad, 0);
+	/* Added to a pool for real: a 15 MiB allocation fits in one chunk. */
+	assert_int_equal(gp_mem_destroy(m), 0);
+	m = mem_of(GP_MEM_THP, 0, 16 * MIB);
+	assert_non_null(m);
+	assert_int_equal(gp_mem_add_to_pool_flags(m, pool, GP_MEM_ADD_LARGE), 1);
+	a = gen_pool_alloc(pool, 15 * MIB);
+	assert_int_equal(a, (unsigned long)gp_mem_addr(m));
+	gen_pool_free(pool, a, 15 * MIB);
+	gen_pool_destroy(pool);
+	assert_int_equal(gp_mem_destroy(m), 0);
+
+	/* One 2 MiB THP folio is contiguous: the chunk keeps its phys. */
+	m = mem_of(GP_MEM_THP, 0, 2 * MIB);
+	assert_non_null(m);
+	assert_int_equal(add_and_check_flags(m, GP_MEM_ADD_LARGE, &pc), 1);
+	assert_int_equal(pc.bad, 0);
+	assert_int_equal(gp_mem_get_info(m, &info), 0);
+	if (info.phys_known && info.huge_bytes == 2 * MIB)
+		assert_int_equal(pc.with_phys, 1);
+	if (!info.phys_known)
+		assert_int_equal(pc.with_phys, 0);
+	printf("large: 2 MiB THP chunk with phys %d (phys_known %d, huge %zu)\n",
+	       pc.with_phys, info.phys_known, info.huge_bytes);
+	assert_int_equal(gp_mem_destroy(m), 0);
+	pool = gen_pool_create(12, NUMA_NO_NODE);
+	m = mem_of(GP_MEM_ANON, GP_MEM_NO_MLOCK, 2 * MIB);
+	assert_int_equal(gp_mem_add_to_pool_flags(m, pool, 1u << 7), -EINVAL);
+	assert_int_equal(gp_mem_add_to_pool_flags(NULL, pool, GP_MEM_ADD_LARGE), -EINVAL);
+	gen_pool_destroy(pool);
+	assert_int_equal(gp_mem_destroy(m), 0);
+}
+
+/* Over 1 GiB: 1 GiB chunks (the last shorter), one fixed-buffer slot each. */
+static void test_large_over_1g(void **state)
+{
+	const size_t len = (1u << 30) + 4 * MIB;
+	struct gp_mem *m = mem_of(GP_MEM_ANON, GP_MEM_NO_MLOCK, len);
+	struct gen_pool *pool = gen_pool_create(12, NUMA_NO_NODE);
+	struct gp_uring_buffers *bufs;
+	struct gp_uring_info info;
+	struct io_uring ring;
+	struct phys_check pc;
+
+	if (!m)
+		skip();
+	assert_int_equal(gp_mem_add_to_pool_flags(m, pool, GP_MEM_ADD_LARGE), 2);
+	memset(&pc, 0, sizeof(pc));
+	gen_pool_for_each_chunk(pool, check_chunk, &pc);
+	assert_int_equal(pc.chunks, 2);
+	assert_int_equal(pc.bad, 0);
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	bufs = gp_uring_register(&ring, pool, 0);
+	assert_non_null(bufs);
+	assert_int_equal(gp_uring_get_info(bufs, &info), 0);
+	if (info.mode != GP_URING_UNREGISTERED) {
+		assert_int_equal(info.slots, 2);
+		assert_int_equal(info.registered_bytes, len);
+	}
+	assert_int_equal(gp_uring_unregister(bufs), 0);
+	io_uring_queue_exit(&ring);
+	gen_pool_destroy(pool);
 	assert_int_equal(gp_mem_destroy(m), 0);
 }
 
@@ -344,6 +430,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_numa),
 	cmocka_unit_test(test_phys),
 	cmocka_unit_test(test_phys_hidden),
+	cmocka_unit_test(test_large_chunks),
+	cmocka_unit_test(test_large_over_1g),
 	cmocka_unit_test(test_mlock_refused),
 	cmocka_unit_test(test_bad_args),
 };

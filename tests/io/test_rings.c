@@ -4,9 +4,13 @@
  * and registered per ring), with pinned memory read from VmPin; chunks
  * added later reach every ring; unregister and ring teardown while a
  * READ_FIXED is in flight: the I/O completes with its data (or is
- * cancelled with its ring), the pins go, no descriptor leaks.
+ * cancelled with its ring), the pins go, no descriptor leaks;
+ * SINGLE_ISSUER rings registered while disabled and detached from another
+ * thread after their owner exited.
  */
 #include "iotest.h"
+
+#include <pthread.h>
 
 #define POOL (4u << 20)
 #define BS 4096u
@@ -249,6 +253,81 @@ static void test_attach_busy(void **state)
 	assert_int_equal(gp_uring_unregister(bufs), 0);
 }
 
+struct owner_arg {
+	struct gp_uring_buffers *bufs;
+	struct io_uring *ring;
+	int fd;
+	int ret;
+};
+
+/* The owner of a SINGLE_ISSUER ring: enable it, do fixed I/O, exit. */
+static void *ring_owner(void *p)
+{
+	struct owner_arg *a = p;
+
+	/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
+	if (syscall(__NR_io_uring_register, a->ring->ring_fd,
+		    IORING_REGISTER_ENABLE_RINGS, NULL, 0) != 0)
+		a->ret = 100;
+	else if (!gp_uring_ring_fixed(a->bufs, a->ring))
+		a->ret = 101;
+	else
+		a->ret = roundtrip(a->bufs, a->ring, a->ring, a->fd, 77);
+	return NULL;
+}
+
+static int single_issuer_ring(struct io_uring *ring)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_R_DISABLED,
+	};
+
+	return io_uring_queue_init_params(16, ring, &p);
+}
+
+/*
+ * What the docs promise for IORING_SETUP_SINGLE_ISSUER rings: register
+ * and attach from any thread while the ring is disabled (the thread that
+ * enables it becomes its owner and does fixed I/O); once enabled, another
+ * thread's attach is refused (-EEXIST); detaching from another thread
+ * after the owner exited returns 0, forgets the ring, and its pins go
+ * when the ring is closed; nothing keeps the memory held.
+ */
+static void test_single_issuer(void **state)
+{
+	struct fixture *f = *state;
+	struct owner_arg arg = { .fd = f->fd, .ret = -1 };
+	struct gp_uring_buffers *bufs;
+	struct io_uring si, si2;
+	struct gp_mem_info mi;
+	pthread_t t;
+	int ret = single_issuer_ring(&si);
+
+	if (ret == -EINVAL)
+		skip();		/* before Linux 6.1 */
+	assert_int_equal(ret, 0);
+	assert_int_equal(single_issuer_ring(&si2), 0);
+	bufs = gp_uring_register(&si, f->mp.pool, 0);
+	assert_non_null(bufs);
+	assert_int_equal(gp_uring_attach(bufs, &si2), 0);
+	assert_int_equal(gp_uring_ring_fixed(bufs, &si), 1);
+	arg.bufs = bufs;
+	arg.ring = &si;
+	assert_int_equal(pthread_create(&t, NULL, ring_owner, &arg), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(arg.ret, 0);
+	assert_int_equal(gp_uring_attach(bufs, &si), -EEXIST);
+	assert_int_equal(gp_uring_detach(bufs, &si), 0);
+	assert_int_equal(gp_uring_ring_fixed(bufs, &si), 0);
+	assert_int_equal(gp_uring_detach(bufs, &si), -EINVAL);
+	assert_int_equal(gp_uring_unregister(bufs), 0);
+	assert_int_equal(gp_mem_get_info(f->mp.mem, &mi), 0);
+	assert_int_equal(mi.holds, 0);
+	io_uring_queue_exit(&si);
+	io_uring_queue_exit(&si2);
+}
+
 static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_rings_cloned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_rings_per_ring, setup, teardown),
@@ -256,6 +335,7 @@ static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unregister_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_teardown_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_issuer, setup, teardown),
 };
 
 IO_TEST_MAIN(tests)

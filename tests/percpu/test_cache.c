@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "genpool/stats.h"
 #include "percpu_test.h"
 
 #define ORDER 6			/* 64-byte units */
@@ -490,6 +491,19 @@ static void test_print_stats(void **state)
 	assert_non_null(strstr(text, "cache: mode "));
 	assert_non_null(strstr(text, "64 B"));
 	assert_non_null(strstr(text, "cpu "));
+	free(text);
+	/* The pool's own stats carry the cache's section, text and JSON. */
+	fp = open_memstream(&text, &len);
+	assert_int_equal(gp_stats_print(pool, fp, 0), 0);
+	fclose(fp);
+	assert_non_null(strstr(text, "cache: mode "));
+	free(text);
+	fp = open_memstream(&text, &len);
+	assert_int_equal(gp_stats_print(pool, fp, GP_STATS_JSON), 0);
+	fclose(fp);
+	assert_non_null(strstr(text, "\"sections\""));
+	assert_non_null(strstr(text, "\"cache\": {\"mode\": \""));
+	assert_non_null(strstr(text, "\"classes\": [{\"size\": 64,"));
 	free(text);
 	assert_ptr_equal(gp_cache_pool(cache), pool);
 	assert_null(gp_cache_pool(NULL));

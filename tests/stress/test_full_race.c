@@ -14,9 +14,11 @@
  * unit's owner is kept in a shared map claimed with an atomic exchange, so
  * any overlap is seen; every free must succeed; a failure is fine only
  * when no hole of that size existed at some point (it is counted, not
- * judged).  Afterwards the prefill must be untouched, every allocation
- * listed, and once everything is freed the pool whole again, every size
- * allocatable.  Bounded: a fixed number of operations per thread.
+ * judged).  Then 24 threads (more than core's 16 per-thread counter
+ * slots) do the same briefly.  Afterwards the prefill must be untouched,
+ * every allocation listed, and once everything is freed the pool whole
+ * again, every size allocatable.  Bounded: a fixed number of operations
+ * per thread.
  *
  * Environment: GP_STRESS_OPS (per thread, default 100000; 5000 under
  * valgrind), GP_STRESS_SEED.
@@ -37,6 +39,9 @@
 #define UNITS 4096UL
 #define SMALL_UNITS 96UL
 #define THREADS 8
+/* More threads than core has per-thread counter slots (16): some share
+ * the atomic one. */
+#define MANY_THREADS 24
 #define HOLD 6
 #define BULK 12
 
@@ -217,7 +222,7 @@ int main(void)
 		prefill[n] = a;
 		prefill_size[n++] = size;
 		used += size / UNIT;
-		mark(a, size, THREADS + 1);
+		mark(a, size, 255);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		w[i] = (struct worker){ .tid = (unsigned char)(i + 1),
@@ -230,6 +235,24 @@ int main(void)
 		pthread_join(w[i].thread, NULL);
 		failed += w[i].failed;
 		bulk += w[i].bulk;
+	}
+	/* Then more threads than slots, briefly, on the same pool. */
+	{
+		struct worker many[MANY_THREADS];
+		unsigned long saved = ops_per_thread;
+
+		ops_per_thread = saved / 20 + 1;
+		for (int i = 0; i < MANY_THREADS; i++) {
+			many[i] = (struct worker){
+				.tid = (unsigned char)(i + 1),
+				.seed = seed + 104729 * (uint64_t)(i + 1) };
+			if (pthread_create(&many[i].thread, NULL, churn,
+					   &many[i]))
+				return 1;
+		}
+		for (int i = 0; i < MANY_THREADS; i++)
+			pthread_join(many[i].thread, NULL);
+		ops_per_thread = saved;
 	}
 	/* The prefill is still there, exactly. */
 	listed = gp_for_each_allocation(pool, NULL, NULL);

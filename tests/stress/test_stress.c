@@ -3,7 +3,8 @@
  * tests/stress/test_stress.c - many threads hammering one pool over real
  * memory.
  *
- * Each thread allocates random sizes with random algorithms, fills every
+ * Each thread allocates random sizes with random algorithms (a user's own
+ * among them, which runs on the chunks' plain views), fills every
  * word of each allocation with a canary derived from (thread, sequence,
  * word address), keeps a random set live, checks the canary before freeing
  * and frees in random order.  Overlaps are caught twice: by an owner map
@@ -47,6 +48,22 @@ static int nchunks;			/* atomic: published after the add */
 static struct gen_pool *pool;
 static int misuse_reports;		/* atomic */
 static int add_reports;			/* atomic: refused chunk adds */
+
+/* A user's own algorithm (the pool hands it the chunk's plain view): the
+ * first fit in the upper half of the bitmap, else in the lower. */
+static unsigned long middle_fit(unsigned long *map, unsigned long size,
+				unsigned long start, unsigned long nr,
+				void *data, struct gen_pool *p,
+				unsigned long start_addr)
+{
+	unsigned long from = start > size / 2 ? start : size / 2;
+	unsigned long bit = gp_bitmap_find_next_zero_area_off(map, size, from,
+							      nr, 0, 0);
+
+	if (bit < size)
+		return bit;
+	return gp_bitmap_find_next_zero_area_off(map, size, start, nr, 0, 0);
+}
 
 static double run_seconds;
 static size_t max_size_log;		/* sizes up to 2^max_size_log bytes */
@@ -188,7 +205,7 @@ static bool one_alloc(struct worker *w)
 	size_t size, align = 0;
 	void *owner = NULL;
 	struct live *l;
-	int how = (int)(test_rand(&w->rng) % 6);
+	int how = (int)(test_rand(&w->rng) % 7);
 	bool order_aligned = false;
 
 	size = 1 + test_rand(&w->rng) %
@@ -214,6 +231,11 @@ static bool one_alloc(struct worker *w)
 		addr = gen_pool_alloc_algo_owner(pool, size,
 						 gen_pool_first_fit_align,
 						 &al, &owner);
+		break;
+	case 5:
+		/* A user's own algorithm: it runs on the chunk's view. */
+		addr = gen_pool_alloc_algo_owner(pool, size, middle_fit, NULL,
+						 &owner);
 		break;
 	case 4:
 		align = (size_t)1 << (4 + test_rand(&w->rng) % 9);
