@@ -787,24 +787,6 @@ static struct gp_mem *item_memory(size_t size, enum kv_backing_kind kind,
 	return mem;
 }
 
-/* The memory as chunks of up to 1 GiB (one fixed buffer each), virtually
- * contiguous.  Not gp_mem_add_to_pool(): where the process may read
- * pagemap it makes a chunk of each physically contiguous run (a 2 MiB
- * huge page), and an item could never straddle two; a cache needs no
- * physical addresses.  (The provider finds the gp_mem by address.) */
-static int add_memory(struct gen_pool *pool, struct gp_mem *mem)
-{
-	size_t size = gp_mem_size(mem), off, n;
-	char *base = gp_mem_addr(mem);
-	int ret = 0;
-
-	for (off = 0; off < size && !ret; off += n) {
-		n = size - off < GP_URING_MAX_SLOT_BYTES ? size - off : GP_URING_MAX_SLOT_BYTES;
-		ret = gen_pool_add(pool, (unsigned long)base + off, n, -1);
-	}
-	return ret;
-}
-
 struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 {
 	struct kv_store *st;
@@ -840,7 +822,10 @@ struct kv_store *kv_store_create(const struct kv_store_config *cfg)
 		goto fail;
 	gen_pool_set_algo(st->pool, gen_pool_best_fit, NULL);
 	gp_set_name(st->pool, "genpool-kv items");
-	if (add_memory(st->pool, st->mem))
+	/* Virtually contiguous chunks of up to 1 GiB: the default split into
+	 * physically contiguous runs (2 MiB huge pages) would keep any item
+	 * from straddling two, and a cache needs no physical addresses. */
+	if (gp_mem_add_to_pool_flags(st->mem, st->pool, GP_MEM_ADD_LARGE) < 0)
 		goto fail;
 	if (cfg->cache) {
 		struct gp_cache_config cc = { .max_units = KV_CACHE_UNITS };
