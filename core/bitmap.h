@@ -83,17 +83,6 @@ static inline bool gpi_umap_busy(const unsigned long *um, unsigned long u)
 	return gpi_umap_busy64(um, u / GP_GROUP_UNITS) >> (u % GP_GROUP_UNITS) & 1;
 }
 
-/* The bits of @free at which a run of @nr (<= 64) set bits starts that
- * lies wholly inside it: log2(nr) shift-ANDs. */
-static inline unsigned long gpi_word_runs(unsigned long free, unsigned long nr)
-{
-	for (unsigned long have = 1, step; have < nr; have += step) {
-		step = have < nr - have ? have : nr - have;
-		free &= free >> step;
-	}
-	return free;
-}
-
 /*
  * First fit of @nr (<= 64) units in the unit-map group holding @start, at
  * or after @start, wholly inside that group: a run that crosses into the
@@ -108,12 +97,29 @@ static inline unsigned long gpi_umap_first_in_group(const unsigned long *um,
 {
 	unsigned long base = start - start % GP_GROUP_UNITS, free;
 
+	unsigned long f, rest, len;
+
 	free = ~gpi_umap_busy64(um, start / GP_GROUP_UNITS) &
 	       (~0UL << start % GP_GROUP_UNITS);
 	if (nbits - base < GP_GROUP_UNITS)
 		free &= (1UL << (nbits - base)) - 1;
-	free = gpi_word_runs(free, nr);
-	return free ? base + (unsigned long)__builtin_ctzl(free) : GPI_NO_FIT;
+	if (nr == 1)
+		return free ? base + (unsigned long)__builtin_ctzl(free)
+			    : GPI_NO_FIT;
+	/* Free runs in turn, lowest first: a lightly used group's first is
+	 * usually long enough. */
+	while (free) {
+		f = (unsigned long)__builtin_ctzl(free);
+		rest = ~(free >> f);
+		len = rest ? (unsigned long)__builtin_ctzl(rest)
+			   : GP_GROUP_UNITS - f;
+		if (len >= nr)
+			return base + f;
+		if (f + len >= GP_GROUP_UNITS)
+			break;		/* it may go on in the next group */
+		free &= ~0UL << (f + len);
+	}
+	return GPI_NO_FIT;
 }
 
 /* Mask of the bits of word @i that lie in [@start, @end). */

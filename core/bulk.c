@@ -115,7 +115,7 @@ static unsigned long bulk_forward(struct gen_pool *pool, struct gp_chunk *c,
 						       __ATOMIC_RELAXED);
 			continue;
 		}
-		if (!done && !spread)
+		if (!done && !spread && b >= start + GP_FIRST_FREE_LAG)
 			gpi_first_free_advance(c, start, b);
 		k = pack_hole(pool, c, b, nr, stride, n - done, addrs + done);
 		if (!k) {

@@ -330,14 +330,14 @@ unsigned long gpi_first_fit_start(const struct gp_chunk *c, bool *spread)
  * release's load sees our store and lowers it, or our second read sees
  * the unit free and we lower it ourselves (the store-buffering pattern).
  */
-#define GP_FIRST_FREE_LAG 128UL
 void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
 			    unsigned long bit)
 {
 	unsigned long ff, again;
 
-	/* Well past it, and not just because small holes come first. */
-	if (bit < from + GP_FIRST_FREE_LAG || !gpi_umap_busy(c->um, from))
+	/* Well past it (the caller checked), and not just because small
+	 * holes come first. */
+	if (!gpi_umap_busy(c->um, from))
 		return;
 	ff = gpi_unext_free(c->um, bit, from);
 	if (ff <= from || !__atomic_compare_exchange_n(&c->first_free, &from,
@@ -386,7 +386,8 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
 			if (contended && forward)
 				gpi_move_past(c, bit);
-			else if (forward && !spread)
+			else if (forward && !spread &&
+				 bit >= from + GP_FIRST_FREE_LAG)
 				gpi_first_free_advance(c, from, bit);
 			gpi_view_update(c, bit, nr, true);
 			gpi_hints_claimed(&c->hints, c->um, c->nbits, bit, nr);

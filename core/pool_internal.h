@@ -224,6 +224,8 @@ bool gpi_pool_busy(const struct gen_pool *pool);
  * there; the move past a contended unit @bit; and the move of first_free
  * up after a first fit from @from landed at @bit. */
 unsigned long gpi_first_fit_start(const struct gp_chunk *c, bool *spread);
+/* How far past first_free a first fit must land to move it. */
+#define GP_FIRST_FREE_LAG 128UL
 unsigned long gpi_move_past(const struct gp_chunk *c, unsigned long bit);
 void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
 			    unsigned long bit);
