@@ -365,6 +365,21 @@ after_claim(struct gp_chunk *c, unsigned long bit, unsigned long nr,
 	gpi_hints_claimed_at(&c->hints, c->um, c->nbits, bit, nr, free_before);
 }
 
+/*
+ * after_claim() for a claim a search from @from found: one from first_free
+ * (@from_first_free) that landed well past it, uncontended, moves
+ * first_free first.
+ */
+static inline __attribute__((always_inline)) void
+after_search_claim(struct gp_chunk *c, unsigned long from, unsigned long bit,
+		   unsigned long nr, bool move_past, bool from_first_free)
+{
+	if (from_first_free && !move_past && bit >= from + GP_FIRST_FREE_LAG)
+		gpi_first_free_advance(c, from, bit);
+	after_claim(c, bit, nr, move_past,
+		    bit > 0 && !gpi_hints_busy(c->um, bit - 1));
+}
+
 unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				 unsigned long nr, genpool_algo_t algo,
 				 void *data)
@@ -397,13 +412,8 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		}
 		contended = false;
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
-			/* One from first_free that landed well past it
-			 * moves first_free. */
-			if (forward && !spread && !contended &&
-			    bit >= from + GP_FIRST_FREE_LAG)
-				gpi_first_free_advance(c, from, bit);
-			after_claim(c, bit, nr, contended && forward,
-				    bit > 0 && !gpi_hints_busy(c->um, bit - 1));
+			after_search_claim(c, from, bit, nr, contended && forward,
+					   forward && !spread);
 			return bit;
 		}
 		/* A claim across words may have set and rolled back some:
@@ -435,6 +445,27 @@ void gpi_count_failure(struct gen_pool *pool)
 }
 
 /*
+ * A short run's first fit from first_free (@from) in the rest of its
+ * block, word at a time, claimed: the usual next place in a full pool.
+ * false (nothing changed): the general path.  Out of line.
+ */
+static __attribute__((noinline)) bool
+first_fit_in_block(struct gp_chunk *c, unsigned long from, unsigned long nr,
+		   unsigned long *bit)
+{
+	unsigned long hi = (from / GP_BLOCK_BITS + 1) * GP_BLOCK_BITS;
+	bool contended = false;
+
+	*bit = gpi_umap_first_fit_small(c->um, c->nbits, from,
+					hi < c->nbits ? hi : c->nbits, nr);
+	if (*bit == GPI_NO_FIT ||
+	    !gpi_umap_claim(c->um, *bit, nr, &contended))
+		return false;
+	after_search_claim(c, from, *bit, nr, contended, true);
+	return true;
+}
+
+/*
  * The everyday allocation, inline: plain first fit of at most a group's
  * units whose run lies in the group holding first_free (where a first fit
  * in a lightly used pool lands), claimed with one CAS; its first unit in
@@ -452,7 +483,8 @@ first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
 	from = __atomic_load_n(&c->first_free, __ATOMIC_RELAXED);
 	if (!gpi_umap_claim_first_in_group(c->um, c->nbits, from, nr, bit,
 					   &before, &contended))
-		return false;
+		return nr <= GP_WORD_SCAN_UNITS &&
+		       first_fit_in_block(c, from, nr, bit);
 	/* first_free stays: bit lies within GP_GROUP_UNITS <
 	 * GP_FIRST_FREE_LAG of it.  The unit before, from the word the CAS
 	 * replaced when it is in the group (the RMW read it latest:
