@@ -83,43 +83,69 @@ static inline bool gpi_umap_busy(const unsigned long *um, unsigned long u)
 	return gpi_umap_busy64(um, u / GP_GROUP_UNITS) >> (u % GP_GROUP_UNITS) & 1;
 }
 
-/*
- * First fit of @nr (<= 64) units in the unit-map group holding @start, at
- * or after @start, wholly inside that group: a run that crosses into the
- * next group could not start before it (it would start within the last
- * nr - 1 units, past any run that fits in the group).  GPI_NO_FIT when the
- * group has none; then the full search decides.
- */
-static inline unsigned long gpi_umap_first_in_group(const unsigned long *um,
-						    unsigned long nbits,
-						    unsigned long start,
-						    unsigned long nr)
+/* Bit p of the result: bits p .. p + @nr - 1 of @free (1 <= @nr <= 64)
+ * are all set.  At most log2(nr) shift-and steps. */
+static inline unsigned long gpi_word_run_starts(unsigned long free,
+						unsigned long nr)
 {
-	unsigned long base = start - start % GP_GROUP_UNITS, free;
+	unsigned long have;
 
-	unsigned long f, rest, len;
+	for (have = 1; 2 * have <= nr && free; have *= 2)
+		free &= free >> have;
+	return free & free >> (nr - have);
+}
 
-	free = ~gpi_umap_busy64(um, start / GP_GROUP_UNITS) &
-	       (~0UL << start % GP_GROUP_UNITS);
-	if (nbits - base < GP_GROUP_UNITS)
-		free &= (1UL << (nbits - base)) - 1;
-	if (nr == 1)
-		return free ? base + (unsigned long)__builtin_ctzl(free)
-			    : GPI_NO_FIT;
-	/* Free runs in turn, lowest first: a lightly used group's first is
-	 * usually long enough. */
-	while (free) {
-		f = (unsigned long)__builtin_ctzl(free);
-		rest = ~(free >> f);
-		len = rest ? (unsigned long)__builtin_ctzl(rest)
-			   : GP_GROUP_UNITS - f;
-		if (len >= nr)
-			return base + f;
-		if (f + len >= GP_GROUP_UNITS)
-			break;		/* it may go on in the next group */
-		free &= ~0UL << (f + len);
+/* Free units of group @g of the unit map @um (@nbits units): none past
+ * the end. */
+static inline unsigned long gpi_umap_free64(const unsigned long *um,
+					    unsigned long nbits,
+					    unsigned long g)
+{
+	unsigned long free = ~gpi_umap_busy64(um, g), past = nbits - g * GP_GROUP_UNITS;
+
+	return past < GP_GROUP_UNITS ? free & ((1UL << past) - 1) : free;
+}
+
+/*
+ * The reference search's answer for @nr (1 <= nr <= 64) units with no
+ * alignment, word at a time: the lowest b in [@start, @limit) (@start <
+ * @limit <= @nbits) with [b, b + nr) free.  A group's own runs come
+ * first (gpi_word_run_starts()), then the run across into the next group
+ * (the free units at its top and at the next one's bottom; a run of at
+ * most 64 spans two groups at most).  GPI_NO_FIT if none.
+ */
+static inline unsigned long gpi_umap_first_fit_small(const unsigned long *um,
+						     unsigned long nbits,
+						     unsigned long start,
+						     unsigned long limit,
+						     unsigned long nr)
+{
+	unsigned long g = start / GP_GROUP_UNITS, last = (nbits - 1) / GP_GROUP_UNITS;
+	unsigned long free = gpi_umap_free64(um, nbits, g) &
+			     (~0UL << start % GP_GROUP_UNITS);
+	unsigned long fits, next, tail, head, b;
+
+	for (;;) {
+		fits = gpi_word_run_starts(free, nr);
+		if (fits) {
+			b = g * GP_GROUP_UNITS + (unsigned long)__builtin_ctzl(fits);
+			return b < limit ? b : GPI_NO_FIT;
+		}
+		if (g == last || (g + 1) * GP_GROUP_UNITS >= limit + nr)
+			return GPI_NO_FIT;
+		next = gpi_umap_free64(um, nbits, g + 1);
+		/* No run of nr inside: free is not all ones. */
+		tail = (unsigned long)__builtin_clzl(~free);
+		head = ~next ? (unsigned long)__builtin_ctzl(~next) : GP_GROUP_UNITS;
+		if (tail && tail + head >= nr) {
+			b = (g + 1) * GP_GROUP_UNITS - tail;
+			return b < limit ? b : GPI_NO_FIT;
+		}
+		if ((g + 1) * GP_GROUP_UNITS >= limit)
+			return GPI_NO_FIT;
+		free = next;
+		g++;
 	}
-	return GPI_NO_FIT;
 }
 
 /* Mask of the bits of word @i that lie in [@start, @end). */

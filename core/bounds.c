@@ -134,6 +134,29 @@ int gpi_umap_check(unsigned long *um, unsigned long nbits, unsigned long b,
 }
 
 /*
+ * Why group @g's part [@lo, @lo + @n) of a free ending at unit @e is
+ * refused by its words @w: gpi_umap_refuse() (@first: the part holds the
+ * start), and for the @last part unit @e continuing the allocation (read
+ * in @w, or in an atomic snapshot of the next group).  0 if it is not.
+ */
+static int refuse_part(unsigned long *um, unsigned long nbits,
+		       const unsigned long w[2], unsigned long g,
+		       unsigned long lo, unsigned long n, bool first, bool last,
+		       unsigned long e)
+{
+	unsigned long next[2];
+	int err = gpi_umap_refuse(w, lo, n, first);
+
+	if (err || !last || e >= nbits)
+		return err;
+	if (e % GP_GROUP_UNITS)
+		next[0] = w[0], next[1] = w[1];
+	else
+		gpi_umap_snapshot(um, g + 1, next);
+	return gpi_umap_continues(next, e) ? -EBADSLT : 0;
+}
+
+/*
  * A free across groups releases from the last group back to the first, so
  * that what is left of the allocation at every step still begins with its
  * start mark and ends at free units: a neighbour's check never sees busy
@@ -143,11 +166,11 @@ int gpi_umap_check(unsigned long *um, unsigned long nbits, unsigned long b,
  * or taken again by an allocation whose start mark lies in them, and
  * refuses without changing anything.
  */
-int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
-		       unsigned long nr)
+static int free_long(unsigned long *um, unsigned long nbits, unsigned long b,
+		     unsigned long nr)
 {
 	unsigned long e = b + nr, first = b / GP_GROUP_UNITS;
-	unsigned long last = (e - 1) / GP_GROUP_UNITS, g, lo, n, w[2], next[2];
+	unsigned long last = (e - 1) / GP_GROUP_UNITS, g, lo, n, w[2];
 	bool all_were_set = true, atomic;
 	int err = gpi_umap_check(um, nbits, b, nr);
 
@@ -157,15 +180,8 @@ int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
 		part_in_group(b, e, g, &lo, &n);
 		gpi_umap_load2(um, g, w);
 		for (atomic = false;;) {
-			err = gpi_umap_refuse(w, lo, n, g == first);
-			if (!err && g == last && e < nbits) {
-				if (e % GP_GROUP_UNITS)
-					next[0] = w[0], next[1] = w[1];
-				else
-					gpi_umap_snapshot(um, g + 1, next);
-				if (gpi_umap_continues(next, e))
-					err = -EBADSLT;
-			}
+			err = refuse_part(um, nbits, w, g, lo, n, g == first,
+					  g == last, e);
 			if (err && !atomic) {
 				gpi_umap_snapshot(um, g, w);
 				atomic = true;
@@ -206,4 +222,29 @@ bool gpi_next_allocation(const unsigned long *um, unsigned long nbits,
 	*bit = s;
 	*units = (next_start < next_free ? next_start : next_free) - s;
 	return true;
+}
+
+/*
+ * Within one group the check and the release are one CAS, retried from an
+ * atomic snapshot: a refusal rests only on what was really there (two
+ * plain loads may be torn), and a CAS that failed read the words
+ * atomically.
+ */
+int gpi_umap_free_slow(unsigned long *um, unsigned long nbits,
+		       unsigned long b, unsigned long nr)
+{
+	unsigned long g = b / GP_GROUP_UNITS, lo = b % GP_GROUP_UNITS, w[2], run;
+	int err;
+
+	if (!gpi_umap_one_group(b, nr))
+		return free_long(um, nbits, b, nr);
+	run = gpi_umap_run_mask(lo, nr);
+	gpi_umap_snapshot(um, g, w);
+	for (;;) {
+		err = refuse_part(um, nbits, w, g, lo, nr, true, true, b + nr);
+		if (err)
+			return err;
+		if (gpi_umap_cas2(um, g, w, w[0] & ~run, w[1] & ~(1UL << lo)))
+			return 0;
+	}
 }

@@ -41,6 +41,42 @@ bool gpi_umap_claim_long(unsigned long *um, unsigned long b, unsigned long nr,
 			 bool *contended);
 
 /*
+ * First fit of @nr (1 <= nr <= 64) units at or after @start (< @nbits)
+ * wholly inside @start's group, claimed there.  It is the first fit
+ * outright: a run crossing into the next group would start within the
+ * last nr - 1 units, past it.  A CAS that fails hands back the group's
+ * words and the search runs again on them (and sets *@contended).
+ * Returns false (nothing changed) when the group has no such run; else
+ * its first unit is in *@bit and the busy word the CAS replaced in
+ * *@before.
+ */
+static inline bool gpi_umap_claim_first_in_group(
+	unsigned long *um, unsigned long nbits, unsigned long start,
+	unsigned long nr, unsigned long *bit, unsigned long *before,
+	bool *contended)
+{
+	unsigned long g = start / GP_GROUP_UNITS, base = g * GP_GROUP_UNITS;
+	unsigned long span = ~0UL << start % GP_GROUP_UNITS, w[2], fits, p;
+
+	if (nbits - base < GP_GROUP_UNITS)
+		span &= (1UL << (nbits - base)) - 1;
+	gpi_umap_load2(um, g, w);
+	for (;;) {
+		fits = gpi_word_run_starts(~w[0] & span, nr);
+		if (!fits)
+			return false;
+		p = (unsigned long)__builtin_ctzl(fits);
+		if (gpi_umap_cas2(um, g, w, w[0] | gpi_umap_run_mask(p, nr),
+				  w[1] | 1UL << p)) {
+			*bit = base + p;
+			*before = w[0];
+			return true;
+		}
+		*contended = true;
+	}
+}
+
+/*
  * Claim [@b, @b + @nr) of @um, all of which must be free, and mark @b as
  * an allocation's start.  Returns false (nothing changed) if a unit was
  * busy.  *@contended is set when a CAS had to be retried because another
@@ -96,9 +132,42 @@ static inline int gpi_umap_refuse(const unsigned long w[2], unsigned long lo,
 int gpi_umap_check(unsigned long *um, unsigned long nbits, unsigned long b,
 		   unsigned long nr);
 
-/* A free across groups (bounds.c). */
-int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
-		       unsigned long nr);
+/* gpi_umap_free() when its first, plain attempt did not decide: atomic
+ * snapshots for a refusal, and frees across groups (bounds.c). */
+int gpi_umap_free_slow(unsigned long *um, unsigned long nbits,
+		       unsigned long b, unsigned long nr);
+
+/*
+ * The first attempt at freeing [@b, @b + @nr), which lies within one group
+ * of @um (@nbits units): check it on a plain read of the group's words
+ * (and the next group's, when the allocation ends at the group's end) and
+ * release it with one CAS.  true: released, and *@busy is the group's busy
+ * word as the CAS left it.  false: nothing changed (refused on what may be
+ * a torn read, or raced); gpi_umap_free_slow() decides.
+ */
+static inline bool gpi_umap_free_in_group(unsigned long *um,
+					  unsigned long nbits, unsigned long b,
+					  unsigned long nr, unsigned long *busy)
+{
+	unsigned long g = b / GP_GROUP_UNITS, lo = b % GP_GROUP_UNITS, e = b + nr;
+	unsigned long run = gpi_umap_run_mask(lo, nr), first = 1UL << lo;
+	unsigned long after = 0, w[2], next[2];
+
+	gpi_umap_load2(um, g, w);
+	/* Unit e, when it is in the group, must not continue the run. */
+	if (lo + nr < GP_GROUP_UNITS)
+		after = 1UL << (lo + nr);
+	else if (e < nbits && (gpi_umap_load2(um, g + 1, next),
+			       gpi_umap_continues(next, e)))
+		return false;
+	/* All busy, the one start mark at b, unit e not a continuation. */
+	if ((run & ~w[0]) | ((w[1] & run) ^ first) | (w[0] & ~w[1] & after))
+		return false;
+	if (!gpi_umap_cas2(um, g, w, w[0] & ~run, w[1] & ~first))
+		return false;
+	*busy = w[0] & ~run;
+	return true;
+}
 
 /*
  * Free the allocation [@b, @b + @nr) of @um (@nbits units): check that it
@@ -110,39 +179,12 @@ int gpi_umap_free_long(unsigned long *um, unsigned long nbits, unsigned long b,
 static inline int gpi_umap_free(unsigned long *um, unsigned long nbits,
 				unsigned long b, unsigned long nr)
 {
-	unsigned long g = b / GP_GROUP_UNITS, lo = b % GP_GROUP_UNITS, e = b + nr;
-	unsigned long w[2], next[2], run;
-	bool atomic = false;	/* w is one atomic snapshot */
-	int err;
+	unsigned long busy;
 
-	if (!gpi_umap_one_group(b, nr))
-		return gpi_umap_free_long(um, nbits, b, nr);
-	run = gpi_umap_run_mask(lo, nr);
-	gpi_umap_load2(um, g, w);
-	for (;;) {
-		err = gpi_umap_refuse(w, lo, nr, true);
-		if (!err && e < nbits) {
-			if (e % GP_GROUP_UNITS)
-				next[0] = w[0], next[1] = w[1];
-			else if (atomic)
-				gpi_umap_snapshot(um, g + 1, next);
-			else
-				gpi_umap_load2(um, g + 1, next);
-			if (gpi_umap_continues(next, e))
-				err = -EBADSLT;
-		}
-		if (err) {
-			if (atomic)
-				return err;
-			/* Refuse only on what was really there. */
-			gpi_umap_snapshot(um, g, w);
-			atomic = true;
-			continue;
-		}
-		if (gpi_umap_cas2(um, g, w, w[0] & ~run, w[1] & ~(1UL << lo)))
-			return 0;
-		atomic = true;	/* a failed CAS read the words atomically */
-	}
+	if (gpi_umap_one_group(b, nr) &&
+	    gpi_umap_free_in_group(um, nbits, b, nr, &busy))
+		return 0;
+	return gpi_umap_free_slow(um, nbits, b, nr);
 }
 
 /*

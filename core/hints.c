@@ -200,8 +200,18 @@ unsigned long gpi_run_length_from(const unsigned long *um, unsigned long nbits,
 {
 	unsigned long cap = nbits - at < GP_TOP_CLASS_MIN ? nbits
 							  : at + GP_TOP_CLASS_MIN;
+	unsigned long g = at / GP_GROUP_UNITS + 1, from = at;
 
-	return gpi_find_next_t(um, cap, at, 0, busy64_sc) - at;
+	/* Runs measured here are mostly long: past @at's own group, skip
+	 * wholly free groups four at a time. */
+	if (!(busy64_sc(um, g - 1) >> at % GP_GROUP_UNITS)) {
+		while ((g + 4) * GP_GROUP_UNITS <= cap &&
+		       !(busy64_sc(um, g) | busy64_sc(um, g + 1) |
+			 busy64_sc(um, g + 2) | busy64_sc(um, g + 3)))
+			g += 4;
+		from = g * GP_GROUP_UNITS < cap ? g * GP_GROUP_UNITS : cap;
+	}
+	return gpi_find_next_t(um, cap, from, 0, busy64_sc) - at;
 }
 
 unsigned long gpi_hints_measure_on(const unsigned long *um, unsigned long nbits,
@@ -233,34 +243,48 @@ void gpi_hints_claimed_mid(struct gp_hints *h, const unsigned long *um,
 	gpi_hints_announce(h, um, nbits, end, len, ended);
 }
 
-unsigned gpi_hints_classes(const struct gp_hints *h)
+void gpi_hints_released(struct gp_hints *h, const unsigned long *um,
+			unsigned long nbits, unsigned long start,
+			unsigned long nr)
 {
-	unsigned classes = 0;
+	unsigned long from = start, end = start + nr, len;
+	bool ended = true;
 
-	for (unsigned c = 0; c < GP_CLASSES; c++)
-		if (__atomic_load_n(&h->class_blocks[c], __ATOMIC_RELAXED))
-			classes |= 1u << c;
-	return classes;
+	if (start > 0 && !gpi_hints_busy(um, start - 1)) {
+		from = gpi_run_start_before(um, start);
+		if (from == GPI_NO_FIT)
+			return;
+	}
+	if (!gpi_hints_exact(h) &&
+	    __atomic_load_n(&h->cls[from / GP_BLOCK_BITS], __ATOMIC_SEQ_CST) >>
+	    (GP_CLASSES - 1))
+		return;
+	len = end - from;
+	if (end < nbits)
+		len += gpi_hints_measure(um, nbits, end, &ended);
+	gpi_hints_announce(h, um, nbits, from, len, ended);
 }
 
-bool gpi_hints_top_hole_starts(const unsigned long *um, unsigned long nbits,
-			       unsigned long b)
+unsigned long gpi_hints_top_hole_start(const unsigned long *um,
+				       unsigned long nbits, unsigned long b)
 {
 	unsigned long lo = b * GP_BLOCK_BITS, hi = lo + GP_BLOCK_BITS, from, need;
 
 	if (hi >= nbits || gpi_umap_busy(um, hi - 1))
-		return false;
+		return GPI_NO_FIT;
 	/* The block's last hole starts after its last busy unit (a run
 	 * through its first unit may have started in an earlier block). */
 	from = gpi_find_prev_t(um, hi, lo, gpi_umap_busy64);
 	if (from == GPI_NO_FIT) {
 		if (lo > 0 && !gpi_umap_busy(um, lo - 1))
-			return false;
+			return GPI_NO_FIT;
 		from = lo;
 	} else {
 		from++;
 	}
 	need = GP_TOP_CLASS_MIN - (hi - from);
-	return gpi_find_next_t(um, nbits - hi > need ? hi + need : nbits, hi, 0,
-			       gpi_umap_busy64) - hi >= need;
+	if (gpi_find_next_t(um, nbits - hi > need ? hi + need : nbits, hi, 0,
+			    gpi_umap_busy64) - hi < need)
+		return GPI_NO_FIT;
+	return from;
 }

@@ -116,9 +116,6 @@ void gpi_hints_rebuild(struct gp_hints *h, const unsigned long *um,
 void gpi_hints_repair(struct gp_hints *h, const unsigned long *um,
 		      unsigned long nbits, unsigned long b);
 
-/* Union of the classes present in the chunk (from the counters). */
-unsigned gpi_hints_classes(const struct gp_hints *h);
-
 /* Is a hole of class(@nr) or above present?  Top class first: it is the
  * usual answer, found with one load. */
 static inline bool gpi_hints_may_fit(const struct gp_hints *h,
@@ -130,10 +127,11 @@ static inline bool gpi_hints_may_fit(const struct gp_hints *h,
 	return false;
 }
 
-/* Does a top-class hole (GP_TOP_CLASS_MIN units or more) start in block
- * @b?  It would be the block's last hole, running out of the block. */
-bool gpi_hints_top_hole_starts(const unsigned long *um, unsigned long nbits,
-			       unsigned long b);
+/* The first unit of the top-class hole (GP_TOP_CLASS_MIN units or more)
+ * that starts in block @b, or GPI_NO_FIT if none does.  It would be the
+ * block's last hole, running out of the block. */
+unsigned long gpi_hints_top_hole_start(const unsigned long *um,
+				       unsigned long nbits, unsigned long b);
 
 /*
  * Start of the free run that ends just before @at, or GPI_NO_FIT when it
@@ -251,21 +249,23 @@ void gpi_hints_claimed_mid(struct gp_hints *h, const unsigned long *um,
 			   unsigned long end);
 
 /*
- * After [@start, @start + @nr) of @um was claimed from a free hole:
- * announce the holes left on either side.  Covering hints need nothing
- * for a piece that starts in the block the hole started in: the hole's
- * bit covers it (pieces are shorter).  So a claim at a hole's start
+ * After [@start, @start + @nr) of @um was claimed from a free hole
+ * (@free_before: the unit before @start is free, read after the claim's
+ * RMW): announce the holes left on either side.  Covering hints need
+ * nothing for a piece that starts in the block the hole started in: the
+ * hole's bit covers it (pieces are shorter).  So a claim at a hole's start
  * (first fit's) that ends in the same block costs one test.
  */
-static inline void gpi_hints_claimed(struct gp_hints *h,
-				     const unsigned long *um,
-				     unsigned long nbits, unsigned long start,
-				     unsigned long nr)
+static inline void gpi_hints_claimed_at(struct gp_hints *h,
+					const unsigned long *um,
+					unsigned long nbits,
+					unsigned long start, unsigned long nr,
+					bool free_before)
 {
 	unsigned long end = start + nr, len;
 	bool ended;
 
-	if (start > 0 && !gpi_hints_busy(um, start - 1)) {
+	if (free_before) {
 		gpi_hints_claimed_mid(h, um, nbits, start, end);
 		return;
 	}
@@ -276,32 +276,58 @@ static inline void gpi_hints_claimed(struct gp_hints *h,
 	gpi_hints_announce(h, um, nbits, end, len, ended);
 }
 
+/* gpi_hints_claimed_at(), reading the unit before @start itself. */
+static inline void gpi_hints_claimed(struct gp_hints *h,
+				     const unsigned long *um,
+				     unsigned long nbits, unsigned long start,
+				     unsigned long nr)
+{
+	gpi_hints_claimed_at(h, um, nbits, start, nr,
+			     start > 0 && !gpi_hints_busy(um, start - 1));
+}
+
 /*
  * After [@start, @start + @nr) of @um was released: announce the hole it
  * is now part of.  Covering hints are done when the hole's block has the
  * top bit (it covers any class), without measuring.
  */
-static inline void gpi_hints_released(struct gp_hints *h,
-				      const unsigned long *um,
-				      unsigned long nbits, unsigned long start,
-				      unsigned long nr)
-{
-	unsigned long from = start, end = start + nr, len;
-	bool ended = true;
+void gpi_hints_released(struct gp_hints *h, const unsigned long *um,
+			unsigned long nbits, unsigned long start,
+			unsigned long nr);
 
-	if (start > 0 && !gpi_hints_busy(um, start - 1)) {
-		from = gpi_run_start_before(um, start);
-		if (from == GPI_NO_FIT)
-			return;
-	}
-	if (!gpi_hints_exact(h) &&
-	    __atomic_load_n(&h->cls[from / GP_BLOCK_BITS], __ATOMIC_SEQ_CST) >>
-	    (GP_CLASSES - 1))
+/*
+ * gpi_hints_released() for a release within one group whose busy word its
+ * CAS left as @busy.  With covering hints, a hole that starts at @start
+ * (the unit before is busy, or there is none) and ends inside the group is
+ * measured on @busy, without a load: the CAS read the word latest in its
+ * modification order, so a racing change of the group is seen by us or
+ * sees our release, which is what the argument in hints.c asks of the
+ * reads after the RMW.  Anything else goes to gpi_hints_released().
+ */
+static inline __attribute__((always_inline)) void
+gpi_hints_released_in_group(struct gp_hints *h, const unsigned long *um,
+			    unsigned long nbits, unsigned long start,
+			    unsigned long nr, unsigned long busy)
+{
+	unsigned long lo = start % GP_GROUP_UNITS, end = lo + nr;
+	unsigned long rest = end < GP_GROUP_UNITS ? busy >> end : 0;
+	unsigned long b = start / GP_BLOCK_BITS;
+	unsigned m, c;
+
+	if ((lo ? !(busy >> (lo - 1) & 1) : start > 0) || gpi_hints_exact(h))
+		goto general;
+	/* The top class covers every hole; else the hole must end here. */
+	m = __atomic_load_n(&h->cls[b], __ATOMIC_SEQ_CST);
+	if (m >> (GP_CLASSES - 1))
 		return;
-	len = end - from;
-	if (end < nbits)
-		len += gpi_hints_measure(um, nbits, end, &ended);
-	gpi_hints_announce(h, um, nbits, from, len, ended);
+	if (!rest)
+		goto general;
+	c = gpi_size_class(nr + (unsigned long)__builtin_ctzl(rest));
+	if (!(m >> c))
+		gpi_hints_add(h, b, 1u << c);
+	return;
+general:
+	gpi_hints_released(h, um, nbits, start, nr);
 }
 
 #endif /* GENPOOL_CORE_HINTS_H */

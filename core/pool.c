@@ -31,16 +31,6 @@ static size_t unit_of(const struct gen_pool *pool)
 	return (size_t)1 << pool->min_alloc_order;
 }
 
-/* Units needed for @size bytes, or 0 if @size is 0 or rounding overflows. */
-unsigned long gpi_units_for(const struct gen_pool *pool, size_t size)
-{
-	size_t unit = unit_of(pool);
-
-	if (size == 0 || size > SIZE_MAX - (unit - 1))
-		return 0;
-	return gpi_shift_round_up(size, (unsigned)pool->min_alloc_order);
-}
-
 size_t gpi_chunk_avail(const struct gp_chunk *c)
 {
 	long used = 0;
@@ -53,6 +43,16 @@ size_t gpi_chunk_avail(const struct gp_chunk *c)
 		return gpi_chunk_size(c);
 	return (size_t)used > gpi_chunk_size(c) ? 0
 						 : gpi_chunk_size(c) - (size_t)used;
+}
+
+void gpi_used_add_shared(struct gp_chunk *c, long delta)
+{
+	int s = gpi_thread_slot();
+
+	if (s == GP_THREAD_SLOTS)
+		__atomic_fetch_add(&c->used[s].bytes, delta, __ATOMIC_RELAXED);
+	else
+		gpi_used_add(c, delta);
 }
 
 bool gpi_pool_busy(const struct gen_pool *pool)
@@ -350,6 +350,36 @@ void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
 		gpi_first_free_lower(c, again);
 }
 
+/*
+ * What a claim of [@bit, @bit + @nr) in @c leaves to do: a first fit that
+ * met contention (@move_past) moves the thread's start; then the view and
+ * the hints (@free_before: the unit before @bit is free).
+ */
+static inline __attribute__((always_inline)) void
+after_claim(struct gp_chunk *c, unsigned long bit, unsigned long nr,
+	    bool move_past, bool free_before)
+{
+	if (__builtin_expect(move_past, 0))
+		gpi_move_past(c, bit);
+	gpi_view_update(c, bit, nr, true);
+	gpi_hints_claimed_at(&c->hints, c->um, c->nbits, bit, nr, free_before);
+}
+
+/*
+ * after_claim() for a claim a search from @from found: one from first_free
+ * (@from_first_free) that landed well past it, uncontended, moves
+ * first_free first.
+ */
+static inline __attribute__((always_inline)) void
+after_search_claim(struct gp_chunk *c, unsigned long from, unsigned long bit,
+		   unsigned long nr, bool move_past, bool from_first_free)
+{
+	if (from_first_free && !move_past && bit >= from + GP_FIRST_FREE_LAG)
+		gpi_first_free_advance(c, from, bit);
+	after_claim(c, bit, nr, move_past,
+		    bit > 0 && !gpi_hints_busy(c->um, bit - 1));
+}
+
 unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				 unsigned long nr, genpool_algo_t algo,
 				 void *data)
@@ -360,8 +390,6 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 	if (forward && gpi_search_path() != GP_SEARCH_REFERENCE)
 		start = gpi_first_fit_start(c, &spread);
 	from = start;
-
-
 	for (tries = 0; tries < GP_CLAIM_RETRIES; tries++) {
 		/* Plain first fit, the default, straight to the engine. */
 		if (__builtin_expect(algo == gen_pool_first_fit, 1))
@@ -384,13 +412,8 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		}
 		contended = false;
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
-			if (contended && forward)
-				gpi_move_past(c, bit);
-			else if (forward && !spread &&
-				 bit >= from + GP_FIRST_FREE_LAG)
-				gpi_first_free_advance(c, from, bit);
-			gpi_view_update(c, bit, nr, true);
-			gpi_hints_claimed(&c->hints, c->um, c->nbits, bit, nr);
+			after_search_claim(c, from, bit, nr, contended && forward,
+					   forward && !spread);
 			return bit;
 		}
 		/* A claim across words may have set and rolled back some:
@@ -421,23 +444,115 @@ void gpi_count_failure(struct gen_pool *pool)
 		__atomic_fetch_add(&pool->failures, 1, __ATOMIC_RELAXED);
 }
 
-GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
-			       genpool_algo_t algo, void *data,
-			       unsigned long *addr, void **owner)
+/*
+ * A short run's first fit from first_free (@from) in the rest of its
+ * block, word at a time, claimed: the usual next place in a full pool.
+ * false (nothing changed): the general path.  Out of line.
+ */
+static __attribute__((noinline)) bool
+first_fit_in_block(struct gp_chunk *c, unsigned long from, unsigned long nr,
+		   unsigned long *bit)
+{
+	unsigned long hi = (from / GP_BLOCK_BITS + 1) * GP_BLOCK_BITS;
+	bool contended = false;
+
+	*bit = gpi_umap_first_fit_small(c->um, c->nbits, from,
+					hi < c->nbits ? hi : c->nbits, nr);
+	if (*bit == GPI_NO_FIT ||
+	    !gpi_umap_claim(c->um, *bit, nr, &contended))
+		return false;
+	after_search_claim(c, from, *bit, nr, contended, true);
+	return true;
+}
+
+/*
+ * The everyday allocation, inline: plain first fit of at most a group's
+ * units whose run lies in the group holding first_free (where a first fit
+ * in a lightly used pool lands), claimed with one CAS; its first unit in
+ * *@bit.  false sends the call on (nothing changed): a thread whose first
+ * fits start elsewhere after contention, a run further on.
+ */
+static inline __attribute__((always_inline)) bool
+first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
+{
+	unsigned long from, lo, before;
+	bool contended = false;
+
+	if (__builtin_expect(gpi_self.chunk == c->serial, 0))
+		return false;
+	from = __atomic_load_n(&c->first_free, __ATOMIC_RELAXED);
+	if (!gpi_umap_claim_first_in_group(c->um, c->nbits, from, nr, bit,
+					   &before, &contended))
+		return nr <= GP_WORD_SCAN_UNITS &&
+		       first_fit_in_block(c, from, nr, bit);
+	/* first_free stays: bit lies within GP_GROUP_UNITS <
+	 * GP_FIRST_FREE_LAG of it.  The unit before, from the word the CAS
+	 * replaced when it is in the group (the RMW read it latest:
+	 * hints.c). */
+	lo = *bit % GP_GROUP_UNITS;
+	after_claim(c, *bit, nr, contended,
+		    lo ? !(before >> (lo - 1) & 1)
+		       : *bit > 0 && !gpi_hints_busy(c->um, *bit - 1));
+	return true;
+}
+
+/*
+ * The everyday allocation, inline in each entry point: a first fit of at
+ * most a group's units in the newest chunk, first_fit_in_group()'s or the
+ * engine's, its address in *@addr.  false (nothing changed): then
+ * alloc_slow() decides.  No chunk screen before the group: a run found
+ * there is a hole the screen would have passed.
+ */
+static inline __attribute__((always_inline)) bool
+alloc_fast(struct gen_pool *pool, size_t size, genpool_algo_t algo,
+	   void **owner, unsigned long *addr)
 {
 	struct gp_chunk *c;
 	unsigned long nr, bit;
 
-	if (addr)
-		*addr = 0;
+	if (!pool || !(c = gpi_first_chunk(pool)))
+		return false;
+	if (!algo)
+		algo = pool->algo;
+	nr = gpi_units_for(pool, size);
+	if (algo != gen_pool_first_fit || nr - 1 >= GP_GROUP_UNITS ||
+	    __atomic_load_n(&gpi_current_path, __ATOMIC_RELAXED) <=
+	    GP_SEARCH_REFERENCE)
+		return false;
+	/* Not in that group: the rest of this chunk's first fit, on its
+	 * screen, before the general path (which starts over). */
+	if (!first_fit_in_group(c, nr, &bit) &&
+	    (!gpi_hints_may_fit(&c->hints, nr) ||
+	     (bit = gpi_alloc_in_chunk(pool, c, nr, algo, NULL)) == GPI_NO_FIT))
+		return false;
+	gpi_used_add(c, (long)(nr << pool->min_alloc_order));
 	if (owner)
-		*owner = NULL;
-	if (!pool || !addr)
-		return -EINVAL;
+		*owner = c->pub.owner;
+	*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
+	return true;
+}
+
+/*
+ * Every allocation, in full: the address, or 0 with *@err set (and the
+ * failure counted, as the kernel API counts it).  *@owner is set on
+ * success only.
+ */
+static __attribute__((noinline)) unsigned long
+alloc_slow(struct gen_pool *pool, size_t size, genpool_algo_t algo,
+	   void *data, void **owner, int *err)
+{
+	struct gp_chunk *c;
+	unsigned long nr, bit;
+
+	if (!pool) {
+		*err = -EINVAL;
+		return 0;
+	}
 	nr = gpi_units_for(pool, size);
 	if (!nr) {
 		gpi_count_failure(pool);
-		return -EINVAL;
+		*err = -EINVAL;
+		return 0;
 	}
 	if (!algo) {
 		algo = pool->algo;
@@ -453,26 +568,56 @@ GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
 		if (bit == GPI_NO_FIT)
 			continue;
 		gpi_used_add(c, (long)(nr << pool->min_alloc_order));
-		*addr = c->pub.start_addr + (bit << pool->min_alloc_order);
 		if (owner)
 			*owner = c->pub.owner;
-		return 0;
+		return c->pub.start_addr + (bit << pool->min_alloc_order);
 	}
 	gpi_count_failure(pool);
-	return -ENOMEM;
+	*err = -ENOMEM;
+	return 0;
 }
 
-/* gp_alloc_checked() with the kernel's shape: 0 and errno on failure. */
-static unsigned long alloc_or_errno(struct gen_pool *pool, size_t size,
-				    genpool_algo_t algo, void *data,
-				    void **owner)
+GP_EXPORT int gp_alloc_checked(struct gen_pool *pool, size_t size,
+			       genpool_algo_t algo, void *data,
+			       unsigned long *addr, void **owner)
+{
+	int err = 0;
+
+	if (owner)
+		*owner = NULL;
+	if (!addr)
+		return -EINVAL;
+	if (!alloc_fast(pool, size, algo, owner, addr))
+		*addr = alloc_slow(pool, size, algo, data, owner, &err);
+	return err;
+}
+
+/* alloc_slow() with the kernel's shape: 0 and errno on failure. */
+static __attribute__((noinline)) unsigned long
+alloc_or_errno(struct gen_pool *pool, size_t size, genpool_algo_t algo,
+	       void *data, void **owner)
 {
 	unsigned long addr;
-	int ret = gp_alloc_checked(pool, size, algo, data, &addr, owner);
+	int err = 0;
 
-	if (ret)
-		errno = -ret;
+	addr = alloc_slow(pool, size, algo, data, owner, &err);
+	if (!addr)
+		errno = -err;
 	return addr;
+}
+
+/* The kernel-shaped entry points: the inline first fit, else the rest.
+ * @owner is cleared first, as a failure leaves it. */
+static inline __attribute__((always_inline)) unsigned long
+alloc_entry(struct gen_pool *pool, size_t size, genpool_algo_t algo,
+	    void *data, void **owner)
+{
+	unsigned long addr;
+
+	if (owner)
+		*owner = NULL;
+	return alloc_fast(pool, size, algo, owner, &addr) ? addr :
+	       alloc_or_errno(pool, size, algo, data, owner);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
@@ -487,24 +632,26 @@ GP_EXPORT unsigned long gen_pool_alloc_algo_owner(struct gen_pool *pool,
 		errno = EINVAL;
 		return 0;
 	}
-	return alloc_or_errno(pool, size, algo, data, owner);
+	return alloc_entry(pool, size, algo, data, owner);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_owner(struct gen_pool *pool,
 					     size_t size, void **owner)
 {
-	return alloc_or_errno(pool, size, NULL, NULL, owner);
+	return alloc_entry(pool, size, NULL, NULL, owner);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc_algo(struct gen_pool *pool, size_t size,
 					    genpool_algo_t algo, void *data)
 {
-	return gen_pool_alloc_algo_owner(pool, size, algo, data, NULL);
+	if (!algo)
+		return gen_pool_alloc_algo_owner(pool, size, algo, data, NULL);
+	return alloc_entry(pool, size, algo, data, NULL);
 }
 
 GP_EXPORT unsigned long gen_pool_alloc(struct gen_pool *pool, size_t size)
 {
-	return alloc_or_errno(pool, size, NULL, NULL, NULL);
+	return alloc_entry(pool, size, NULL, NULL, NULL);
 }
 
 GP_EXPORT void *gen_pool_dma_alloc_algo(struct gen_pool *pool, size_t size,
@@ -523,7 +670,7 @@ GP_EXPORT void *gen_pool_dma_alloc_algo(struct gen_pool *pool, size_t size,
 GP_EXPORT void *gen_pool_dma_alloc(struct gen_pool *pool, size_t size,
 				   dma_addr_t *dma)
 {
-	unsigned long addr = alloc_or_errno(pool, size, NULL, NULL, NULL);
+	unsigned long addr = gen_pool_alloc(pool, size);
 
 	if (addr && dma)
 		*dma = gen_pool_virt_to_phys(pool, addr);
@@ -574,39 +721,6 @@ GP_EXPORT void *gen_pool_dma_zalloc_align(struct gen_pool *pool, size_t size,
 
 /* --------------------------------------------------------------- free */
 
-int gpi_locate_range(const struct gen_pool *pool, unsigned long addr,
-		     size_t size, struct gp_chunk **chunk, unsigned long *bit,
-		     unsigned long *nr, const char **why)
-{
-	struct gp_chunk *c;
-
-	if (!pool) {
-		*why = "NULL pool";
-		return -EINVAL;
-	}
-	*nr = gpi_units_for(pool, size);
-	if (!*nr) {
-		*why = size ? "size overflows when rounded to units" : "size is 0";
-		return -EINVAL;
-	}
-	c = gpi_chunk_of(pool, addr);
-	if (!c) {
-		*why = "no chunk of the pool holds this address";
-		return -EFAULT;
-	}
-	if (!gpi_is_aligned(addr - c->pub.start_addr, unit_of(pool))) {
-		*why = "address is not on a unit boundary of its chunk";
-		return -EINVAL;
-	}
-	*bit = (addr - c->pub.start_addr) >> pool->min_alloc_order;
-	if (*nr > c->nbits - *bit) {
-		*why = "range runs past the end of its chunk";
-		return -ERANGE;
-	}
-	*chunk = c;
-	return 0;
-}
-
 const char *gpi_inexact_why(int err)
 {
 	return err == -EALREADY ?
@@ -615,16 +729,73 @@ const char *gpi_inexact_why(int err)
 	       "(wrong size or interior address)";
 }
 
+/*
+ * What a release of [@bit, @bit + @nr) of @c leaves to do: the view, the
+ * hints (from @busy, the group's busy word the release's CAS left, when
+ * not NULL), first_free, the bytes.
+ */
+static inline __attribute__((always_inline)) void
+after_release(struct gen_pool *pool, struct gp_chunk *c, unsigned long bit,
+	      unsigned long nr, const unsigned long *busy)
+{
+	gpi_view_update(c, bit, nr, false);
+	if (busy)
+		gpi_hints_released_in_group(&c->hints, c->um, c->nbits, bit,
+					    nr, *busy);
+	else
+		gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
+	gpi_first_free_lower(c, bit);
+	gpi_used_add(c, -(long)(nr << pool->min_alloc_order));
+}
+
+/*
+ * The everyday free, inline in each entry point: an allocation of the
+ * newest chunk, within one group checked and released by
+ * gpi_umap_free_in_group().  false (nothing changed): free_slow() decides,
+ * and reports.
+ */
+static inline __attribute__((always_inline)) bool
+free_fast(struct gen_pool *pool, unsigned long addr, size_t size,
+	  void **owner)
+{
+	struct gp_chunk *c;
+	unsigned long nr, off, bit, busy;
+	unsigned order;
+
+	if (!pool || !(c = gpi_first_chunk(pool)))
+		return false;
+	order = (unsigned)pool->min_alloc_order;
+	nr = gpi_units_for(pool, size);
+	off = addr - c->pub.start_addr;
+	bit = off >> order;
+	/* On a unit boundary, inside the chunk. */
+	if ((off & (((unsigned long)1 << order) - 1)) || !nr ||
+	    bit >= c->nbits || nr > c->nbits - bit)
+		return false;
+	if (!gpi_umap_one_group(bit, nr)) {
+		/* Refused: free_slow() finds it again and says why. */
+		if (gpi_umap_free_slow(c->um, c->nbits, bit, nr))
+			return false;
+		after_release(pool, c, bit, nr, NULL);
+	} else if (gpi_umap_free_in_group(c->um, c->nbits, bit, nr, &busy)) {
+		after_release(pool, c, bit, nr, &busy);
+	} else {
+		return false;
+	}
+	if (owner)
+		*owner = c->pub.owner;
+	return true;
+}
+
 /* The whole free path; on error fills @why and changes nothing. */
-int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
-		   void **owner, const char **why)
+static __attribute__((noinline)) int
+free_slow(struct gen_pool *pool, unsigned long addr, size_t size,
+	  void **owner, const char **why)
 {
 	struct gp_chunk *c;
 	unsigned long nr, bit;
 	int ret;
 
-	if (owner)
-		*owner = NULL;
 	ret = gpi_locate_range(pool, addr, size, &c, &bit, &nr, why);
 	if (ret)
 		return ret;
@@ -633,13 +804,19 @@ int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
 		*why = gpi_inexact_why(ret);
 		return ret;
 	}
-	gpi_view_update(c, bit, nr, false);
-	gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
-	gpi_first_free_lower(c, bit);
-	gpi_used_add(c, -(long)(nr << pool->min_alloc_order));
+	after_release(pool, c, bit, nr, NULL);
 	if (owner)
 		*owner = c->pub.owner;
 	return 0;
+}
+
+int gpi_free_range(struct gen_pool *pool, unsigned long addr, size_t size,
+		   void **owner, const char **why)
+{
+	if (owner)
+		*owner = NULL;
+	return free_fast(pool, addr, size, owner) ? 0 :
+	       free_slow(pool, addr, size, owner, why);
 }
 
 /* Map a gpi_free_range() errno to the misuse kind it reports. */
@@ -667,21 +844,34 @@ GP_EXPORT int gp_free_checked(struct gen_pool *pool, unsigned long addr,
 	return gpi_free_range(pool, addr, size, owner, &why);
 }
 
-GP_EXPORT void gen_pool_free_owner(struct gen_pool *pool, unsigned long addr,
-				   size_t size, void **owner)
+/* gen_pool_free_owner() past free_fast(): the full path, and the report
+ * of a refusal. */
+static __attribute__((noinline)) void
+free_or_report(struct gen_pool *pool, unsigned long addr, size_t size,
+	       void **owner)
 {
 	const char *why = NULL;
-	int ret = gpi_free_range(pool, addr, size, owner, &why);
+	int ret = free_slow(pool, addr, size, owner, &why);
 
 	if (ret)
 		gpi_report(pool, gpi_free_misuse_kind(ret), addr, size,
 			   "gen_pool_free: %s", why);
 }
 
+GP_EXPORT void gen_pool_free_owner(struct gen_pool *pool, unsigned long addr,
+				   size_t size, void **owner)
+{
+	if (owner)
+		*owner = NULL;
+	if (!free_fast(pool, addr, size, owner))
+		free_or_report(pool, addr, size, owner);
+}
+
 GP_EXPORT void gen_pool_free(struct gen_pool *pool, unsigned long addr,
 			     size_t size)
 {
-	gen_pool_free_owner(pool, addr, size, NULL);
+	if (!free_fast(pool, addr, size, NULL))
+		free_or_report(pool, addr, size, NULL);
 }
 
 /* ------------------------------------------------------------ queries */

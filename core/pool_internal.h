@@ -14,8 +14,10 @@
 #ifndef GENPOOL_CORE_POOL_INTERNAL_H
 #define GENPOOL_CORE_POOL_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "genpool/genalloc.h"
@@ -112,23 +114,81 @@ static inline size_t gpi_chunk_size(const struct gp_chunk *chunk)
 	return chunk->pub.end_addr - chunk->pub.start_addr + 1;
 }
 
+/* Units needed for @size bytes, or 0 if @size is 0 or rounding overflows
+ * (one compare: size - 1 wraps for 0). */
+static inline unsigned long gpi_units_for(const struct gen_pool *pool,
+					  size_t size)
+{
+	unsigned order = (unsigned)pool->min_alloc_order;
+
+	if (size - 1 > SIZE_MAX - ((size_t)1 << order))
+		return 0;
+	return ((size - 1) >> order) + 1;
+}
+
+/* Find the chunk, first unit and unit count of a free of [@addr, +@size)
+ * and check they make sense (pool, size, chunk, unit boundary, inside the
+ * chunk).  0, or the errno gp_free_checked() gives, with @why set.
+ * Inline: on the path of every free. */
+static inline __attribute__((always_inline)) int
+gpi_locate_range(const struct gen_pool *pool, unsigned long addr, size_t size,
+		 struct gp_chunk **chunk, unsigned long *bit,
+		 unsigned long *nr, const char **why)
+{
+	struct gp_chunk *c;
+	unsigned long off;
+
+	if (!pool) {
+		*why = "NULL pool";
+		return -EINVAL;
+	}
+	*nr = gpi_units_for(pool, size);
+	if (!*nr) {
+		*why = size ? "size overflows when rounded to units" : "size is 0";
+		return -EINVAL;
+	}
+	c = gpi_chunk_of(pool, addr);
+	if (!c) {
+		*why = "no chunk of the pool holds this address";
+		return -EFAULT;
+	}
+	off = addr - c->pub.start_addr;
+	if (off & (((unsigned long)1 << pool->min_alloc_order) - 1)) {
+		*why = "address is not on a unit boundary of its chunk";
+		return -EINVAL;
+	}
+	*bit = off >> pool->min_alloc_order;
+	if (*nr > c->nbits - *bit) {
+		*why = "range runs past the end of its chunk";
+		return -ERANGE;
+	}
+	*chunk = c;
+	return 0;
+}
+
 /* Free bytes of @c: a snapshot, exact when the chunk is quiet. */
 size_t gpi_chunk_avail(const struct gp_chunk *c);
+
+/* gpi_used_add() for a thread without a slot of its own yet, or sharing
+ * the last one (pool.c). */
+void gpi_used_add_shared(struct gp_chunk *c, long delta);
 
 /*
  * Count @delta bytes taken (or, negative, given back) by the calling
  * thread.  A thread owns its slot, so the add needs no lock; on x86-64 it
  * is one instruction, so a signal handler that allocates cannot tear it.
+ * One compare sends the rest (no slot yet: -1; the shared one) out of line.
  */
 static inline void gpi_used_add(struct gp_chunk *c, long delta)
 {
-	int s = gpi_thread_slot();
-	long *p = &c->used[s].bytes;
+	unsigned s = (unsigned)gpi_self.slot;
+	long *p;
 
-	if (s == GP_THREAD_SLOTS) {
-		__atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
+	if (__builtin_expect(s >= GP_THREAD_SLOTS, 0)) {
+		gpi_used_add_shared(c, delta);
 		return;
 	}
+	p = &c->used[s].bytes;
 #if defined(__x86_64__) && !GPI_TSAN
 	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta));
 #else
@@ -232,16 +292,9 @@ void gpi_first_free_advance(struct gp_chunk *c, unsigned long from,
 
 /* The allocation and free paths that gp_alloc_bulk()/gp_free_bulk()
  * (bulk.c) share with the single calls (pool.c). */
-unsigned long gpi_units_for(const struct gen_pool *pool, size_t size);
 unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				 unsigned long nr, genpool_algo_t algo,
 				 void *data);
-/* Find the chunk, first unit and unit count of a free of [@addr, +@size)
- * and check they make sense (pool, size, chunk, unit boundary, inside the
- * chunk).  0, or the errno gp_free_checked() gives, with @why set. */
-int gpi_locate_range(const struct gen_pool *pool, unsigned long addr,
-		     size_t size, struct gp_chunk **chunk, unsigned long *bit,
-		     unsigned long *nr, const char **why);
 
 /* What a -EALREADY or -EBADSLT from the unit map means, in words. */
 const char *gpi_inexact_why(int err);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "genpool/search.h"
+#include "bitmap.h"
 #include "hints.h"
 #include "util.h"
 
@@ -40,6 +41,27 @@ unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
 				 unsigned long nbits, unsigned long start,
 				 unsigned long nr, unsigned long align_mask,
 				 unsigned long align_offset);
+
+/* Unaligned runs up to this long are searched word at a time: fewer
+ * instructions than the hole-by-hole reference search (callgrind, the
+ * benchmarks' 90% full pool); longer ones skip busy runs faster there. */
+#define GP_WORD_SCAN_UNITS 8UL
+
+/* The first fit of @nr units starting in [@lo, @hi) (< @nbits): word at
+ * a time for a short unaligned run, else the reference search. */
+static inline unsigned long gpi_engine_find_in(const unsigned long *um,
+					       unsigned long nbits,
+					       unsigned long lo,
+					       unsigned long hi,
+					       unsigned long nr,
+					       unsigned long align_mask,
+					       unsigned long align_offset)
+{
+	if (!align_mask && nr <= GP_WORD_SCAN_UNITS)
+		return gpi_umap_first_fit_small(um, nbits, lo, hi, nr);
+	return gpi_find_zero_area_t(um, nbits, lo, hi, nr, align_mask,
+				    align_offset, gpi_umap_busy64);
+}
 
 /*
  * First-fit search with the engine: the lowest b >= @start such that
@@ -65,15 +87,9 @@ static inline unsigned long gpi_engine_find(struct gp_hints *h,
 	if (gpi_search_path() == GP_SEARCH_REFERENCE)
 		return gpi_ufind_zero_area(um, nbits, start, nbits, nr,
 					   align_mask, align_offset);
-	if (!align_mask && nr <= GP_GROUP_UNITS) {
-		bit = gpi_umap_first_in_group(um, nbits, start, nr);
-		if (bit != GPI_NO_FIT)
-			return bit;
-	}
 	hi = (start / GP_BLOCK_BITS + 1) * GP_BLOCK_BITS;
-	bit = gpi_find_zero_area_t(um, nbits, start, hi < nbits ? hi : nbits,
-				   nr, align_mask, align_offset,
-				   gpi_umap_busy64);
+	bit = gpi_engine_find_in(um, nbits, start, hi < nbits ? hi : nbits, nr,
+				 align_mask, align_offset);
 	if (bit != GPI_NO_FIT)
 		return bit;
 	return gpi_engine_find_on(h, um, nbits, start, nr, align_mask,

@@ -49,7 +49,7 @@ repair_if_stale(struct gp_hints *h, const unsigned long *um,
 
 	if (!stale && (mask & 1u << (GP_CLASSES - 1)) && *top_checks) {
 		--*top_checks;
-		stale = !gpi_hints_top_hole_starts(um, nbits, b);
+		stale = gpi_hints_top_hole_start(um, nbits, b) == GPI_NO_FIT;
 	}
 	if (stale)
 		gpi_hints_repair(h, um, nbits, b);
@@ -80,9 +80,8 @@ unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
 		hi = end * GP_BLOCK_BITS < nbits ? end * GP_BLOCK_BITS : nbits;
 		/* The first block was searched by gpi_engine_find(). */
 		if (lo != start) {
-			bit = gpi_find_zero_area_t(um, nbits, lo, hi, nr,
-						   align_mask, align_offset,
-						   gpi_umap_busy64);
+			bit = gpi_engine_find_in(um, nbits, lo, hi, nr,
+						 align_mask, align_offset);
 			if (bit < nbits) {
 				/* The blocks of the run before it had none. */
 				for (; b < bit / GP_BLOCK_BITS; b++)
@@ -112,6 +111,18 @@ unsigned long gpi_engine_find_on(struct gp_hints *h, const unsigned long *um,
 }
 
 /*
+ * Blocks whose mask has class @c, as the counters say: a best fit can stop
+ * looking once it has met that many, instead of scanning every mask to
+ * the chunk's end.  A block that gains the bit after this read holds a
+ * hole created while we search, which a search may miss, as the kernel's
+ * may.
+ */
+static unsigned long class_count(const struct gp_hints *h, unsigned c)
+{
+	return __atomic_load_n(&h->class_blocks[c], __ATOMIC_RELAXED);
+}
+
+/*
  * Smallest hole of class @c (below the top class) and >= @nr units, lowest
  * first; its start in *@best and length in *@best_len (unchanged if none).
  * Such holes are shorter than GP_TOP_CLASS_MIN, so measuring them is
@@ -122,10 +133,11 @@ static void best_in_class(struct gp_hints *h, const unsigned long *um,
 			  unsigned long *best, unsigned long *best_len)
 {
 	gpi_scan_fn scan = gpi_scan_kernel();
-	unsigned long b, pos, end, hi, limit, len;
+	unsigned long b, pos, end, hi, limit, len, left = class_count(h, c);
 	bool seen;
 
-	for (b = scan(h, 0, 1u << c); b < h->nblocks; b = scan(h, b + 1, 1u << c)) {
+	for (b = scan(h, 0, 1u << c); b < h->nblocks && left--;
+	     b = scan(h, b + 1, 1u << c)) {
 		pos = b * GP_BLOCK_BITS;
 		hi = pos + GP_BLOCK_BITS < nbits ? pos + GP_BLOCK_BITS : nbits;
 		if (pos > 0 && !gpi_umap_busy(um, pos - 1))
@@ -173,6 +185,13 @@ static void best_of_holes(const unsigned long *um, unsigned long nbits,
 	unsigned long reached[TOP_CANDIDATES];	/* measured up to, or DONE */
 	unsigned long horizon, open, cap, limit, end, only = 0;
 
+	/* The only top-class hole, nothing smaller fitting, and it holds
+	 * nr (it has GP_TOP_CLASS_MIN units at least): it is the answer. */
+	if (last && n == 1 && *best == GPI_NO_FIT && nr <= GP_TOP_CLASS_MIN) {
+		*best = start[0];
+		*best_len = GP_TOP_CLASS_MIN;	/* at least */
+		return;
+	}
 	for (unsigned long i = 0; i < n; i++)
 		reached[i] = start[i];
 	for (horizon = nr > GP_TOP_CLASS_MIN ? nr : GP_TOP_CLASS_MIN;;
@@ -219,17 +238,18 @@ static void best_in_top_class(struct gp_hints *h, const unsigned long *um,
 			      unsigned long *best, unsigned long *best_len)
 {
 	const unsigned top = 1u << (GP_CLASSES - 1);
-	unsigned long start[TOP_CANDIDATES], b, n;
+	unsigned long start[TOP_CANDIDATES], b, n, at;
+	unsigned long left = class_count(h, GP_CLASSES - 1);
 	gpi_scan_fn scan = gpi_scan_kernel();
 
-	for (b = scan(h, 0, top); b < h->nblocks;) {
-		for (n = 0; b < h->nblocks && n < TOP_CANDIDATES;
-		     b = scan(h, b + 1, top)) {
-			if (gpi_hints_top_hole_starts(um, nbits, b))
-				start[n++] = gpi_run_start_before(um, (b + 1) *
-							      GP_BLOCK_BITS);
+	for (b = left ? scan(h, 0, top) : h->nblocks; b < h->nblocks;) {
+		for (n = 0; b < h->nblocks && n < TOP_CANDIDATES;) {
+			at = gpi_hints_top_hole_start(um, nbits, b);
+			if (at != GPI_NO_FIT)
+				start[n++] = at;
 			else
 				gpi_hints_repair(h, um, nbits, b);
+			b = --left ? scan(h, b + 1, top) : h->nblocks;
 		}
 		best_of_holes(um, nbits, nr, start, n, b >= h->nblocks, best,
 			      best_len);
@@ -240,7 +260,6 @@ unsigned long gpi_engine_best_fit(struct gp_hints *h,
 				  const unsigned long *um,
 				  unsigned long nbits, unsigned long nr)
 {
-	unsigned classes = gpi_hints_classes(h) & gpi_classes_from(nr);
 	/* No hole yet: longer than any. */
 	unsigned long best = GPI_NO_FIT, best_len = ULONG_MAX;
 
@@ -248,9 +267,11 @@ unsigned long gpi_engine_best_fit(struct gp_hints *h,
 		return GPI_NO_FIT;
 	/* Classes are disjoint and ordered: the first class holding a
 	 * fitting hole holds the smallest one. */
-	for (; classes && best == GPI_NO_FIT; classes &= classes - 1) {
-		unsigned c = (unsigned)__builtin_ctz(classes);
-
+	for (unsigned c = gpi_size_class(nr); best == GPI_NO_FIT; c++) {
+		while (c < GP_CLASSES && !class_count(h, c))
+			c++;
+		if (c == GP_CLASSES)
+			break;
 		if (c == GP_CLASSES - 1)
 			best_in_top_class(h, um, nbits, nr, &best, &best_len);
 		else
