@@ -198,9 +198,11 @@ std::unique_ptr<Bitmap> build(const std::string &pattern, unsigned long nr,
 		fill_classmate(*b, nr);
 	} else if (pattern == "rand50u" || pattern == "rand90u") {
 		// Update benchmarks: a free run of 512 at run_update's place,
-		// inside randomly filled blocks.
+		// inside randomly filled blocks, and one free unit after it (a
+		// busy unit there without a start mark would continue the
+		// allocation, and its free would be refused as the wrong size).
 		fill_random(*b, pattern == "rand50u" ? 50 : 90, seed);
-		b->fill(kUpdateAt, kUpdateAt + 512, false);
+		b->fill(kUpdateAt, kUpdateAt + 513, false);
 	}
 	b->sync();
 	return b;
