@@ -63,7 +63,9 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 	if (run < nr)
 		return 0;	/* taken since the search saw it */
 	k = (run - nr) / stride + 1;
+	gpi_transit_begin(c);
 	if (!gpi_umap_claim_many(c->um, b, nr, stride, k, &contended)) {
+		gpi_transit_end(c);
 		gpi_move_past(c, b);
 		return 0;
 	}
@@ -82,6 +84,7 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 	announce_gaps(c, b, nr, stride, k);
 	/* The holes before the first and after the last, as one claim's. */
 	gpi_hints_claimed(&c->hints, c->um, c->nbits, b, e - b);
+	gpi_transit_end(c);
 	return k;
 }
 
