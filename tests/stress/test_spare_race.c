@@ -9,15 +9,16 @@
  * (while the claimer is preempted) once found no hint for that piece, the
  * stale one of the old place having been repaired away, and failed with
  * the pool mostly free (genpool-kv answered "SERVER_ERROR out of memory"
- * with 55 of 64 MiB free when the machine was loaded).  Here six threads
- * share one CPU (so they are preempted anywhere, as on a loaded machine)
+ * with 55 of 64 MiB free when the machine was loaded).  Here twelve
+ * threads share one CPU (so they are preempted anywhere, as on a loaded machine)
  * and churn 100..5200-byte allocations by best fit and by first fit in a
- * 64 MiB chunk that never gets more than about a quarter full: every
- * allocation must succeed.  Bounded: a fixed number of operations per
- * thread.
+ * 64 MiB chunk that never gets more than about a third full: every
+ * allocation must succeed.  Bounded: at most a fixed number of
+ * operations per thread and a few seconds per algorithm (sanitizer builds
+ * get through fewer operations, not more time).
  *
- * Environment: GP_STRESS_OPS (per thread, default 200000; 5000 under
- * valgrind), GP_STRESS_SEED.
+ * Environment: GP_STRESS_OPS (per thread, default 100000; 5000 under
+ * valgrind), GP_STRESS_SECONDS (per algorithm, default 10), GP_STRESS_SEED.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -31,8 +32,8 @@
 #define BASE 0x7b0000000000UL
 #define POOL_BYTES (64UL << 20)
 #define ORDER 4
-#define THREADS 6
-#define LIVE 600		/* per thread: at most ~3 MiB each */
+#define THREADS 12
+#define LIVE 600		/* per thread: ~1.6 MiB on average */
 #define MIN_SIZE 100
 #define MAX_SIZE 5200
 
@@ -40,6 +41,7 @@ struct worker {
 	struct gen_pool *pool;
 	genpool_algo_t algo;
 	unsigned long ops;
+	double deadline;		/* test_now() to stop at */
 	unsigned int seed;
 	int cpu;			/* -1: wherever it runs */
 	unsigned long failures;
@@ -82,6 +84,9 @@ static void *churn(void *arg)
 	for (unsigned long i = 0; i < w->ops; i++) {
 		int k = rand_r(&w->seed) % LIVE;
 
+		if (i % 1024 == 0 && test_now() > w->deadline)
+			break;
+
 		if (addr[k])
 			gen_pool_free(w->pool, addr[k], size[k]);
 		size[k] = MIN_SIZE + rand_r(&w->seed) % (MAX_SIZE - MIN_SIZE);
@@ -95,10 +100,11 @@ static void *churn(void *arg)
 	return NULL;
 }
 
-/* Six threads on one CPU with @algo: true if no allocation failed and
+/* Twelve threads on one CPU with @algo: true if no allocation failed and
  * the pool is whole again afterwards. */
 static bool spare_room_never_fails(genpool_algo_t algo, const char *name,
-				   unsigned long ops, unsigned int seed)
+				   unsigned long ops, double seconds,
+				   unsigned int seed)
 {
 	struct gen_pool *pool = gen_pool_create(ORDER, -1);
 	struct worker w[THREADS];
@@ -114,6 +120,7 @@ static bool spare_room_never_fails(genpool_algo_t algo, const char *name,
 	gen_pool_set_algo(pool, algo, NULL);
 	for (int i = 0; i < THREADS; i++) {
 		w[i] = (struct worker){ .pool = pool, .algo = algo, .ops = ops,
+					.deadline = test_now() + seconds,
 					.seed = seed + (unsigned int)i, .cpu = cpu };
 		if (pthread_create(&t[i], NULL, churn, &w[i])) {
 			fprintf(stderr, "%s: pthread_create failed\n", name);
@@ -133,18 +140,22 @@ static bool spare_room_never_fails(genpool_algo_t algo, const char *name,
 		fprintf(stderr, "%s: %zu bytes free at the end, not %lu\n", name,
 			gen_pool_avail(pool), POOL_BYTES);
 	gen_pool_destroy(pool);
-	printf("%s: %d threads x %lu operations, %lu failed\n", name, THREADS,
-	       ops, failures);
+	printf("%s: %d threads x up to %lu operations, %lu failed\n", name,
+	       THREADS, ops, failures);
 	return !failures && whole;
 }
 
 int main(void)
 {
 	unsigned long ops = env_ulong("GP_STRESS_OPS",
-				      UNDER_VALGRIND() ? 5000 : 200000);
+				      UNDER_VALGRIND() ? 5000 : 100000);
+	const char *sec = getenv("GP_STRESS_SECONDS");
+	double seconds = sec && *sec ? strtod(sec, NULL) : 10.0;
 	unsigned int seed = (unsigned int)env_ulong("GP_STRESS_SEED", 1);
-	bool ok = spare_room_never_fails(gen_pool_best_fit, "best fit", ops, seed);
+	bool ok = spare_room_never_fails(gen_pool_best_fit, "best fit", ops,
+					 seconds, seed);
 
-	ok &= spare_room_never_fails(gen_pool_first_fit, "first fit", ops, seed);
+	ok &= spare_room_never_fails(gen_pool_first_fit, "first fit", ops,
+				     seconds, seed);
 	return ok ? 0 : 1;
 }
