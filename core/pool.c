@@ -357,6 +357,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 {
 	bool forward = gpi_algo_first_fit_family(algo), contended, spread = false;
 	unsigned long start = 0, from, bit, tries;
+	int slot;
 
 	if (forward && gpi_search_path() != GP_SEARCH_REFERENCE)
 		start = gpi_first_fit_start(c, &spread);
@@ -384,7 +385,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 			return GPI_NO_FIT;
 		}
 		contended = false;
-		gpi_transit_begin(c);
+		slot = gpi_transit_begin(c);
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
 			if (contended && forward)
 				gpi_move_past(c, bit);
@@ -393,7 +394,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 				gpi_first_free_advance(c, from, bit);
 			gpi_view_update(c, bit, nr, true);
 			gpi_hints_claimed(&c->hints, c->um, c->nbits, bit, nr);
-			gpi_transit_end(c);
+			gpi_transit_end(c, slot);
 			return bit;
 		}
 		/* A claim across words may have set and rolled back some:
@@ -402,7 +403,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * free's. */
 		if (!gpi_umap_one_group(bit, nr))
 			gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
-		gpi_transit_end(c);
+		gpi_transit_end(c, slot);
 		if (!gpi_algo_builtin(algo))
 			gpi_view_resync(c, bit, nr);
 		/* The kernel asks again from the lost bit; the first-fit
@@ -483,8 +484,8 @@ static unsigned long alloc_screened(struct gen_pool *pool, struct gp_chunk *c,
 }
 
 /* @c had no fit for @nr units: make sure of it (see above).  Too few
- * free bytes need no second look. */
-static unsigned long alloc_settled(struct gen_pool *pool, struct gp_chunk *c,
+ * free bytes need no second look.  Out of line: the slow path. */
+static __attribute__((noinline)) unsigned long alloc_settled(struct gen_pool *pool, struct gp_chunk *c,
 				   unsigned long nr, genpool_algo_t algo,
 				   void *data)
 {

@@ -161,20 +161,21 @@ static inline void gpi_slot_inc(unsigned long *p, int s)
  * A claim in @c begins: before its unit-map CAS, whose release orders this
  * count before the CAS for anyone who sees the CAS's effect.  Until
  * gpi_transit_end() the hole it takes from may have no hint (pool.c).
+ * Returns the calling thread's slot, for gpi_transit_end().
  */
-static inline void gpi_transit_begin(struct gp_chunk *c)
+static inline int gpi_transit_begin(struct gp_chunk *c)
 {
 	int s = gpi_thread_slot();
 
 	gpi_slot_inc(&c->used[s].begun, s);
+	return s;
 }
 
-/* The claim's hints are announced (a release: they are visible to whoever
- * reads this count). */
-static inline void gpi_transit_end(struct gp_chunk *c)
+/* The claim that gpi_transit_begin() (which returned @s) counted has its
+ * hints announced (a release: they are visible to whoever reads this
+ * count). */
+static inline void gpi_transit_end(struct gp_chunk *c, int s)
 {
-	int s = gpi_thread_slot();
-
 	gpi_slot_inc(&c->used[s].ended, s);
 }
 
