@@ -25,8 +25,9 @@ def healthy(srv, good):
     """The well-behaved client still gets its answers, promptly."""
     t0 = time.monotonic()
     word = b'%08d' % random.randrange(10 ** 8)
-    check(good.set(b'good', word) == b'STORED\r\n' and good.get(b'good') == word,
-          'the good client was not served')
+    got = good.set(b'good', word)
+    check(got == b'STORED\r\n' and good.get(b'good') == word,
+          f'the good client was not served: {got!r}')
     check(time.monotonic() - t0 < 5, 'the good client waited')
 
 
