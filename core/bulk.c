@@ -56,6 +56,7 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 {
 	unsigned long span = (want - 1) * stride + nr, limit, run, k, e;
 	bool contended = false;
+	int slot;
 
 	/* How many fit: the free run from b, read no further than needed. */
 	limit = c->nbits - b > span ? b + span : c->nbits;
@@ -63,7 +64,9 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 	if (run < nr)
 		return 0;	/* taken since the search saw it */
 	k = (run - nr) / stride + 1;
+	slot = gpi_transit_begin(c);
 	if (!gpi_umap_claim_many(c->um, b, nr, stride, k, &contended)) {
+		gpi_transit_end(c, slot);
 		gpi_move_past(c, b);
 		return 0;
 	}
@@ -82,6 +85,7 @@ static unsigned long pack_hole(struct gen_pool *pool, struct gp_chunk *c,
 	announce_gaps(c, b, nr, stride, k);
 	/* The holes before the first and after the last, as one claim's. */
 	gpi_hints_claimed(&c->hints, c->um, c->nbits, b, e - b);
+	gpi_transit_end(c, slot);
 	return k;
 }
 

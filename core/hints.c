@@ -102,15 +102,17 @@ static unsigned window_classes(const unsigned long *w)
 	}
 }
 
-/* Account the change of one block's mask from @old to @new. */
+/* Account the change of one block's mask from @old to @new.  Release: a
+ * failed search that read a count must see what the change was made from
+ * (pool.c, on claims in transit). */
 static void count_classes(struct gp_hints *h, unsigned old, unsigned new)
 {
 	for (unsigned gone = old & ~new; gone; gone &= gone - 1)
 		__atomic_fetch_sub(&h->class_blocks[__builtin_ctz(gone)], 1,
-				   __ATOMIC_RELAXED);
+				   __ATOMIC_RELEASE);
 	for (unsigned came = new & ~old; came; came &= came - 1)
 		__atomic_fetch_add(&h->class_blocks[__builtin_ctz(came)], 1,
-				   __ATOMIC_RELAXED);
+				   __ATOMIC_RELEASE);
 }
 
 void gpi_hints_repair(struct gp_hints *h, const unsigned long *um,

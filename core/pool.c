@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,6 +387,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 {
 	bool forward = gpi_algo_first_fit_family(algo), contended, spread = false;
 	unsigned long start = 0, from, bit, tries;
+	int slot;
 
 	if (forward && gpi_search_path() != GP_SEARCH_REFERENCE)
 		start = gpi_first_fit_start(c, &spread);
@@ -411,9 +413,11 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 			return GPI_NO_FIT;
 		}
 		contended = false;
+		slot = gpi_transit_begin(c);
 		if (gpi_umap_claim(c->um, bit, nr, &contended)) {
 			after_search_claim(c, from, bit, nr, contended && forward,
 					   forward && !spread);
+			gpi_transit_end(c, slot);
 			return bit;
 		}
 		/* A claim across words may have set and rolled back some:
@@ -422,6 +426,7 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		 * free's. */
 		if (!gpi_umap_one_group(bit, nr))
 			gpi_hints_released(&c->hints, c->um, c->nbits, bit, nr);
+		gpi_transit_end(c, slot);
 		if (!gpi_algo_builtin(algo))
 			gpi_view_resync(c, bit, nr);
 		/* The kernel asks again from the lost bit; the first-fit
@@ -434,6 +439,90 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 		}
 	}
 	return GPI_NO_FIT;
+}
+
+/*
+ * Why a search may say "no fit" with room to spare, and what is done.  A
+ * claim moves the hole it takes from: the piece it leaves may start in
+ * the next block, or be of a smaller class, and its hint is announced
+ * only after the claim's CAS.  Meanwhile the hole's old hint is stale,
+ * and a search that finds it so repairs it away: until the claimer
+ * announces, no hint shows the piece, and a search (or the screen by the
+ * class counters) misses it.  On a loaded machine a claimer preempted
+ * there holds that window open for milliseconds.  So a search that fails
+ * is not believed at once: the claims in transit in the chunk (begun, not
+ * ended: gpi_transit_begin()) are waited out, the search is run again,
+ * and its failure stands only if no claim began in the chunk meanwhile
+ * (the acquire fence and loads below see any whose CAS that search saw,
+ * directly or through a repair's release).  Failures are the slow path;
+ * claims pay two increments of their own slot's line.
+ */
+#define GP_SETTLE_ROUNDS 8
+/* sched_yield()s to wait for one claim in transit (it runs no lock). */
+#define GP_SETTLE_YIELDS 100000UL
+
+/* Claims begun in @c per slot, once those in transit have ended; the
+ * calling thread's own slot is not waited for (a signal handler may have
+ * interrupted its claim). */
+static void transit_settle(struct gp_chunk *c, unsigned long begun[])
+{
+	int self = gpi_thread_slot();
+
+	for (int s = 0; s <= GP_THREAD_SLOTS; s++) {
+		begun[s] = __atomic_load_n(&c->used[s].begun, __ATOMIC_ACQUIRE);
+		if (s == self && s != GP_THREAD_SLOTS)
+			continue;
+		for (unsigned long y = 0; y < GP_SETTLE_YIELDS &&
+		     (long)(__atomic_load_n(&c->used[s].ended, __ATOMIC_ACQUIRE) -
+			    begun[s]) < 0; y++)
+			sched_yield();
+	}
+}
+
+/* Did no other thread begin a claim in @c since transit_settle()? */
+static bool transit_quiet(struct gp_chunk *c, const unsigned long begun[])
+{
+	int self = gpi_thread_slot();
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	for (int s = 0; s <= GP_THREAD_SLOTS; s++)
+		if ((s != self || s == GP_THREAD_SLOTS) &&
+		    __atomic_load_n(&c->used[s].begun, __ATOMIC_ACQUIRE) !=
+		    begun[s])
+			return false;
+	return true;
+}
+
+/* Screen @c by its hole classes, then allocate in it. */
+static unsigned long alloc_screened(struct gen_pool *pool, struct gp_chunk *c,
+				    unsigned long nr, genpool_algo_t algo,
+				    void *data)
+{
+	/* Screened by the largest hole class present, on every path: free
+	 * bytes alone say nothing about a fragmented chunk (and the kernel
+	 * compared the unrounded size with them). */
+	if (!gpi_hints_may_fit(&c->hints, nr))
+		return GPI_NO_FIT;
+	return gpi_alloc_in_chunk(pool, c, nr, algo, data);
+}
+
+/* @c had no fit for @nr units: make sure of it (see above).  Too few
+ * free bytes need no second look.  Out of line: the slow path. */
+static __attribute__((noinline)) unsigned long
+alloc_settled(struct gen_pool *pool, struct gp_chunk *c, unsigned long nr,
+	      genpool_algo_t algo, void *data)
+{
+	unsigned long begun[GP_THREAD_SLOTS + 1], bit = GPI_NO_FIT;
+
+	if (gpi_chunk_avail(c) >> pool->min_alloc_order < nr)
+		return GPI_NO_FIT;
+	for (int round = 0; round < GP_SETTLE_ROUNDS; round++) {
+		transit_settle(c, begun);
+		bit = alloc_screened(pool, c, nr, algo, data);
+		if (bit != GPI_NO_FIT || transit_quiet(c, begun))
+			break;
+	}
+	return bit;
 }
 
 /* Count a failed allocation on @pool (the failure path only: no shared
@@ -454,15 +543,19 @@ first_fit_in_block(struct gp_chunk *c, unsigned long from, unsigned long nr,
 		   unsigned long *bit)
 {
 	unsigned long hi = (from / GP_BLOCK_BITS + 1) * GP_BLOCK_BITS;
-	bool contended = false;
+	bool contended = false, claimed;
+	int slot;
 
 	*bit = gpi_umap_first_fit_small(c->um, c->nbits, from,
 					hi < c->nbits ? hi : c->nbits, nr);
-	if (*bit == GPI_NO_FIT ||
-	    !gpi_umap_claim(c->um, *bit, nr, &contended))
+	if (*bit == GPI_NO_FIT)
 		return false;
-	after_search_claim(c, from, *bit, nr, contended, true);
-	return true;
+	slot = gpi_transit_begin(c);
+	claimed = gpi_umap_claim(c->um, *bit, nr, &contended);
+	if (claimed)
+		after_search_claim(c, from, *bit, nr, contended, true);
+	gpi_transit_end(c, slot);
+	return claimed;
 }
 
 /*
@@ -477,14 +570,18 @@ first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
 {
 	unsigned long from, lo, before;
 	bool contended = false;
+	int slot;
 
 	if (__builtin_expect(gpi_self.chunk == c->serial, 0))
 		return false;
 	from = __atomic_load_n(&c->first_free, __ATOMIC_RELAXED);
+	slot = gpi_transit_begin(c);
 	if (!gpi_umap_claim_first_in_group(c->um, c->nbits, from, nr, bit,
-					   &before, &contended))
+					   &before, &contended)) {
+		gpi_transit_end(c, slot);
 		return nr <= GP_WORD_SCAN_UNITS &&
 		       first_fit_in_block(c, from, nr, bit);
+	}
 	/* first_free stays: bit lies within GP_GROUP_UNITS <
 	 * GP_FIRST_FREE_LAG of it.  The unit before, from the word the CAS
 	 * replaced when it is in the group (the RMW read it latest:
@@ -493,6 +590,7 @@ first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
 	after_claim(c, *bit, nr, contended,
 		    lo ? !(before >> (lo - 1) & 1)
 		       : *bit > 0 && !gpi_hints_busy(c->um, *bit - 1));
+	gpi_transit_end(c, slot);
 	return true;
 }
 
@@ -522,8 +620,7 @@ alloc_fast(struct gen_pool *pool, size_t size, genpool_algo_t algo,
 	/* Not in that group: the rest of this chunk's first fit, on its
 	 * screen, before the general path (which starts over). */
 	if (!first_fit_in_group(c, nr, &bit) &&
-	    (!gpi_hints_may_fit(&c->hints, nr) ||
-	     (bit = gpi_alloc_in_chunk(pool, c, nr, algo, NULL)) == GPI_NO_FIT))
+	    (bit = alloc_screened(pool, c, nr, algo, NULL)) == GPI_NO_FIT)
 		return false;
 	gpi_used_add(c, (long)(nr << pool->min_alloc_order));
 	if (owner)
@@ -559,12 +656,9 @@ alloc_slow(struct gen_pool *pool, size_t size, genpool_algo_t algo,
 		data = pool->data;
 	}
 	for (c = gpi_first_chunk(pool); c; c = c->next) {
-		/* Screened by the largest hole class present, on every path:
-		 * free bytes alone say nothing about a fragmented chunk (and
-		 * the kernel compared the unrounded size with them). */
-		if (!gpi_hints_may_fit(&c->hints, nr))
-			continue;
-		bit = gpi_alloc_in_chunk(pool, c, nr, algo, data);
+		bit = alloc_screened(pool, c, nr, algo, data);
+		if (bit == GPI_NO_FIT)
+			bit = alloc_settled(pool, c, nr, algo, data);
 		if (bit == GPI_NO_FIT)
 			continue;
 		gpi_used_add(c, (long)(nr << pool->min_alloc_order));

@@ -29,10 +29,13 @@
 #define GP_CACHE_LINE 64
 
 /* Bytes a thread slot took from a chunk (negative: it freed more than it
- * took); its own cache line. */
+ * took), and the claims it began and ended there (a claim is "in transit"
+ * from before its CAS until its hints are announced: pool.c); its own
+ * cache line. */
 struct gp_used {
 	long bytes;
-	char pad[GP_CACHE_LINE - sizeof(long)];
+	unsigned long begun, ended;
+	char pad[GP_CACHE_LINE - sizeof(long) - 2 * sizeof(unsigned long)];
 };
 
 struct gp_chunk {
@@ -195,6 +198,45 @@ static inline void gpi_used_add(struct gp_chunk *c, long delta)
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
 			 __ATOMIC_RELAXED);
 #endif
+}
+
+/* Add one to the calling thread's slot counter @p (slot @s), in one
+ * instruction (a signal handler cannot tear it), ordered by the compiler
+ * where the code puts it. */
+static inline void gpi_slot_inc(unsigned long *p, int s)
+{
+	if (s == GP_THREAD_SLOTS) {
+		__atomic_fetch_add(p, 1, __ATOMIC_RELEASE);
+		return;
+	}
+#if defined(__x86_64__) && !GPI_TSAN
+	__asm__ __volatile__("addq $1, %0" : "+m"(*p) : : "memory");
+#else
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELEASE);
+#endif
+}
+
+/*
+ * A claim in @c begins: before its unit-map CAS, whose release orders this
+ * count before the CAS for anyone who sees the CAS's effect.  Until
+ * gpi_transit_end() the hole it takes from may have no hint (pool.c).
+ * Returns the calling thread's slot, for gpi_transit_end().
+ */
+static inline int gpi_transit_begin(struct gp_chunk *c)
+{
+	int s = gpi_thread_slot();
+
+	gpi_slot_inc(&c->used[s].begun, s);
+	return s;
+}
+
+/* The claim that gpi_transit_begin() (which returned @s) counted has its
+ * hints announced (a release: they are visible to whoever reads this
+ * count). */
+static inline void gpi_transit_end(struct gp_chunk *c, int s)
+{
+	gpi_slot_inc(&c->used[s].ended, s);
 }
 
 /* Is @algo first fit, first fit aligned or order-aligned (placements that

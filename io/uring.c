@@ -724,6 +724,10 @@ gp_uring_register_config(struct io_uring *ring, struct gen_pool *pool,
 		if (!(flags & GP_URING_REQUIRE_FIXED))
 			become_unregistered(bufs);
 	}
+	/* Some chunks refused and the others registered: those would be
+	 * served unregistered, which GP_URING_REQUIRE_FIXED forbids too. */
+	if (ret >= 0 && flags & GP_URING_REQUIRE_FIXED && bufs->slots < bufs->nall)
+		ret = bufs->reason ? -bufs->reason : -ENOMEM;
 	pthread_mutex_unlock(&bufs->lock);
 
 	if (ret == -EBUSY || ret == -EEXIST ||

@@ -249,6 +249,8 @@ static void cmd_store(struct kv_ctx *ctx, struct kv_session *s, struct kv_out *o
 	uint64_t cas = 0;
 	enum kv_result res;
 	struct kv_item *it;
+	size_t want;
+	bool later;
 
 	if (nt != args && nt != args + 1) {
 		reply(s, out, "ERROR\r\n");
@@ -264,22 +266,26 @@ static void cmd_store(struct kv_ctx *ctx, struct kv_session *s, struct kv_out *o
 		s->noreply = false;
 		return;
 	}
-	it = kv_item_alloc(ctx->store, t[1].p, t[1].n, flags,
-			   kv_expiry(exptime, ctx->now), (size_t)vlen, &res);
-	if (it && avail < (size_t)vlen + 2) {
-		/* A value that is still to come holds its item meanwhile: cap the
-		 * bytes so held, so slow or stalled senders cannot take the
-		 * memory of everyone else's items. */
-		size_t want = (size_t)vlen + 2;
-
-		if (atomic_fetch_add(ctx->pending, want) + want > ctx->pending_max) {
-			atomic_fetch_sub(ctx->pending, want);
-			kv_item_release(ctx->store, it);
-			it = NULL;
-			res = KV_NO_MEMORY;
-		} else {
+	want = (size_t)vlen + 2;
+	/* A value that is still to come holds its item meanwhile: cap the
+	 * bytes so held, so slow or stalled senders cannot take the memory of
+	 * everyone else's items.  Reserved before the item is allocated: the
+	 * allocation evicts to make room, and a set the cap then refused had
+	 * already pushed others' items out (under load, when many stalled
+	 * senders are in flight at once).  A value over the largest gets its
+	 * own answer, not this one. */
+	later = avail < want && (size_t)vlen <= kv_store_max_item(ctx->store);
+	if (later && atomic_fetch_add(ctx->pending, want) + want > ctx->pending_max) {
+		atomic_fetch_sub(ctx->pending, want);
+		it = NULL;
+		res = KV_NO_MEMORY;
+	} else {
+		it = kv_item_alloc(ctx->store, t[1].p, t[1].n, flags,
+				   kv_expiry(exptime, ctx->now), (size_t)vlen, &res);
+		if (later && it)
 			s->reserved = want;
-		}
+		else if (later)
+			atomic_fetch_sub(ctx->pending, want);
 	}
 	if (!it) {
 		reply(s, out, res == KV_TOO_LARGE ?

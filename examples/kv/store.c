@@ -251,6 +251,11 @@ static void item_free(struct kv_store *st, struct kv_item *it)
 	rec_free(&st->recs, it);
 }
 
+size_t kv_store_max_item(const struct kv_store *st)
+{
+	return st->max_item;
+}
+
 void kv_item_release(struct kv_store *st, struct kv_item *it)
 {
 	if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1)

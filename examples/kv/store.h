@@ -129,6 +129,9 @@ struct kv_item *kv_item_alloc(struct kv_store *st, const char *key,
 			      size_t klen, uint32_t flags, uint32_t exptime,
 			      size_t vlen, enum kv_result *res);
 
+/** kv_store_max_item - the largest value kv_item_alloc() accepts. */
+size_t kv_store_max_item(const struct kv_store *st);
+
 /** kv_item_release - drop one reference; the last frees the item. */
 void kv_item_release(struct kv_store *st, struct kv_item *it);
 

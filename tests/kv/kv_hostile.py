@@ -25,8 +25,9 @@ def healthy(srv, good):
     """The well-behaved client still gets its answers, promptly."""
     t0 = time.monotonic()
     word = b'%08d' % random.randrange(10 ** 8)
-    check(good.set(b'good', word) == b'STORED\r\n' and good.get(b'good') == word,
-          'the good client was not served')
+    got = good.set(b'good', word)
+    check(got == b'STORED\r\n' and good.get(b'good') == word,
+          f'the good client was not served: {got!r}')
     check(time.monotonic() - t0 < 5, 'the good client waited')
 
 
@@ -44,7 +45,8 @@ def settle(good, want_conns, baseline_in_use, what):
             return st
         time.sleep(0.05)
     raise AssertionError(f'{what}: connections {st["curr_connections"]} (want {want_conns}), '
-                         f'pool in use {st["genpool_items_in_use"]} (want {baseline_in_use})')
+                         f'pool in use {st["genpool_items_in_use"]} (want {baseline_in_use}), '
+                         f'{st["curr_items"]} items, {st["evictions"]} evictions')
 
 
 def huge_length(srv, good):
@@ -199,5 +201,40 @@ def signals(binary):
             s.close()
 
 
+def stalled(binary):
+    """Stalled sets past the cap on values still to come are refused without
+    evicting anyone's items (the refused set's item was once allocated
+    first, evicting to make room, and only then refused: under load, hostile
+    half-sets pushed a good client's item out)."""
+    with Server(binary, '--memory', 16) as srv:
+        good = srv.connect()
+        value = b'g' * 100000
+        for i in range(80):                  # 8 MB of items: with the 8 MiB of
+            # stalled values the cap admits, 16.4 of 16.8 MB are taken
+            check(good.set(b'good%d' % i, value) == b'STORED\r\n', f'set good{i}')
+        items = stat_int(good.stats(), 'curr_items')
+        senders, refused = [], 0
+        for i in range(12):                  # 12 x 900 kB: past the 8 MiB cap
+            c = srv.connect()
+            c.send(b'set big%d 0 0 900000\r\n' % i + b'b' * 1000)
+            senders.append(c)
+        for c in senders:                    # the refused ones answer at once
+            c.sock.settimeout(0.5)
+            try:
+                line = c.readline()
+            except OSError:
+                continue
+            check(line == b'SERVER_ERROR out of memory storing object\r\n', f'{line!r}')
+            refused += 1
+        st = good.stats()
+        check(refused >= 3, f'only {refused} of 12 stalled 900 kB sets refused')
+        check(stat_int(st, 'evictions') == 0 and stat_int(st, 'curr_items') == items,
+              f'stalled sets evicted: {st["evictions"]} evictions, '
+              f'{st["curr_items"]} items of {items}')
+        for c in senders:
+            c.close()
+        print(f'kv: {refused} of 12 stalled sets refused, no item evicted')
+
+
 if __name__ == '__main__':
-    {'hostile': hostile, 'signals': signals}[sys.argv[2]](sys.argv[1])
+    {'hostile': hostile, 'signals': signals, 'stalled': stalled}[sys.argv[2]](sys.argv[1])

@@ -69,10 +69,20 @@ def server(path, *args, **kw):
 
 
 def stat(err, name):
-    """A counter from the server's exit stats ("name N")."""
-    m = re.search(r"\b%s (\d+)" % name, err)
+    """A counter ("name N") from the last stats the server printed: at exit,
+    after any it printed on SIGUSR1."""
+    m = re.search(r"\b%s (\d+)" % name, err[err.rfind("genpool-nbd: stats ("):])
     check(m, "no '%s' in stats: %s" % (name, err))
     return int(m.group(1))
+
+
+def live_stat(s, name):
+    """A counter of the running server: from the stats it prints on SIGUSR1."""
+    before = s.stderr().count("stats (SIGUSR1)")
+    s.send_signal(signal.SIGUSR1)
+    check(wait_until(lambda: s.stderr().count("stats (SIGUSR1)") > before),
+          "no stats on SIGUSR1")
+    return stat(s.stderr(), name)
 
 
 def rand_bytes(n, seed):
@@ -337,7 +347,11 @@ def case_exhaust():
         # before any payload arrives (6 x 32 MiB > the pool).
         for k, c in enumerate(conns):
             c.send_request(CMD_WRITE, k * size, size)
-        time.sleep(0.2)
+        # Payloads only once the server has met the exhaustion (a fixed
+        # sleep could end before a starved server had read the headers).
+        if "--no-zerocopy" not in EXTRA:
+            check(wait_until(lambda: live_stat(s, "waits for a buffer") > 0),
+                  "the pool never ran out before the payloads")
         senders = [threading.Thread(target=c.sock.sendall, args=(blocks[k],))
                    for k, c in enumerate(conns)]
         for t in senders:
@@ -429,7 +443,11 @@ def case_killed():
     with server(backing(size)) as s:
         p = subprocess.Popen(["nbdcopy", src, s.uri()], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        time.sleep(0.05)
+        # Killed once its writes are arriving (a fixed sleep killed a
+        # starved nbdcopy before it had connected: nothing was tested and
+        # the connection count came up short).
+        check(wait_until(lambda: p.poll() is not None or live_stat(s, "written") > 0),
+              "nbdcopy never wrote")
         p.kill()
         p.wait()
         c = Client(s.address()).handshake()
