@@ -67,6 +67,11 @@ static bool machine_can_hold(size_t size)
 
 #include <jemalloc/jemalloc.h>
 
+/* Every block on a cache line boundary (pool_internal.h lays out the
+ * chunk's per-thread counters by lines); freed with the same flag, which
+ * the sized free needs to find the size class. */
+#define META_ALIGN MALLOCX_ALIGN(GP_CACHE_LINE)
+
 /* The private copy's entry points (renamed by jemalloc-private.sh). */
 void *gpje_mallocx(size_t size, int flags);
 void gpje_dallocx(void *ptr, int flags);
@@ -182,7 +187,8 @@ static int arena_flags(int nid)
 		if (!__atomic_load_n(&a->ready, __ATOMIC_ACQUIRE))
 			return -1;
 	}
-	return (int)(MALLOCX_ARENA(a->arena) | MALLOCX_TCACHE_NONE);
+	return (int)(MALLOCX_ARENA(a->arena) | MALLOCX_TCACHE_NONE |
+		     META_ALIGN);
 }
 
 void *gpi_meta_zalloc(size_t size, int nid)
@@ -198,14 +204,19 @@ void gpi_meta_free(void *ptr, size_t size)
 {
 	/* The arena is recorded in the extent: any arena's flags free it. */
 	if (ptr)
-		gpje_sdallocx(ptr, size, MALLOCX_TCACHE_NONE);
+		gpje_sdallocx(ptr, size, MALLOCX_TCACHE_NONE | META_ALIGN);
 }
 
 #else /* metadata from the host's malloc */
 
 void *gpi_meta_zalloc(size_t size, int nid)
 {
-	return size && machine_can_hold(size) ? calloc(1, size) : NULL;
+	void *p;
+
+	if (!size || !machine_can_hold(size) ||
+	    posix_memalign(&p, GP_CACHE_LINE, size))
+		return NULL;
+	return memset(p, 0, size);
 }
 
 void gpi_meta_free(void *ptr, size_t size)

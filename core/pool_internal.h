@@ -30,13 +30,13 @@
 
 /* Bytes a thread slot took from a chunk (negative: it freed more than it
  * took), and the claims it began and ended there (a claim is "in transit"
- * from before its CAS until its hints are announced: pool.c); its own
- * cache line. */
+ * from before its CAS until its hints are announced: pool.c); exactly one
+ * cache line (the chunk is allocated on a line boundary: metadata.c), or
+ * two threads' slots would share one and every operation would bounce it. */
 struct gp_used {
 	long bytes;
 	unsigned long begun, ended;
-	char pad[GP_CACHE_LINE - sizeof(long) - 2 * sizeof(unsigned long)];
-};
+} __attribute__((aligned(GP_CACHE_LINE)));
 
 struct gp_chunk {
 	struct gen_pool_chunk pub;	/* what users see; first member */
@@ -48,11 +48,9 @@ struct gp_chunk {
 					 * NULL; atomic (view.c) */
 	bool view_ready;		/* atomic: the view is in step */
 	struct gp_hints hints;		/* the engine's per-block hints */
-	char pad[GP_CACHE_LINE];
 	/* Every unit below it is busy (atomic): where first fit starts.
-	 * Read by every allocation and free, written rarely. */
-	unsigned long first_free;
-	char pad1[GP_CACHE_LINE - sizeof(unsigned long)];
+	 * Read by every allocation and free, written rarely: its own line. */
+	unsigned long first_free __attribute__((aligned(GP_CACHE_LINE)));
 	struct gp_used used[GP_THREAD_SLOTS + 1];
 };
 
@@ -303,7 +301,8 @@ void gpi_report_only(const struct gen_pool *pool, enum gp_misuse_kind kind,
 /* Abort if @pool's policy is GP_MISUSE_ABORT. */
 void gpi_apply_policy(const struct gen_pool *pool);
 
-/* Metadata memory (core/metadata.c): zeroed, from the node's arena. */
+/* Metadata memory (core/metadata.c): zeroed, from the node's arena, on a
+ * cache line boundary. */
 void *gpi_meta_zalloc(size_t size, int nid);
 void gpi_meta_free(void *ptr, size_t size);
 char *gpi_meta_strdup(const char *s, int nid);
