@@ -560,32 +560,31 @@ first_fit_in_block(struct gp_chunk *c, unsigned long from, unsigned long nr,
 
 /*
  * The everyday allocation, inline: plain first fit of at most a group's
- * units whose run lies in the group holding first_free (where a first fit
- * in a lightly used pool lands), claimed with one CAS; its first unit in
- * *@bit.  false sends the call on (nothing changed): a thread whose first
- * fits start elsewhere after contention, a run further on.
+ * units whose run lies in the group holding the thread's first-fit start
+ * (first_free, where a first fit in a lightly used pool lands, or the
+ * stretch a contended thread moved to), claimed with one CAS; its first
+ * unit in *@bit.  false sends the call on (nothing changed): a run
+ * further on.
  */
 static inline __attribute__((always_inline)) bool
 first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
 {
 	unsigned long from, lo, before;
-	bool contended = false;
+	bool contended = false, spread;
 	int slot;
 
-	if (__builtin_expect(gpi_self.chunk == c->serial, 0))
-		return false;
-	from = __atomic_load_n(&c->first_free, __ATOMIC_RELAXED);
+	from = gpi_first_fit_start(c, &spread);
 	slot = gpi_transit_begin(c);
 	if (!gpi_umap_claim_first_in_group(c->um, c->nbits, from, nr, bit,
 					   &before, &contended)) {
 		gpi_transit_end(c, slot);
-		return nr <= GP_WORD_SCAN_UNITS &&
+		return !spread && nr <= GP_WORD_SCAN_UNITS &&
 		       first_fit_in_block(c, from, nr, bit);
 	}
 	/* first_free stays: bit lies within GP_GROUP_UNITS <
-	 * GP_FIRST_FREE_LAG of it.  The unit before, from the word the CAS
-	 * replaced when it is in the group (the RMW read it latest:
-	 * hints.c). */
+	 * GP_FIRST_FREE_LAG of it (or the thread's own start, which never
+	 * moves it).  The unit before, from the word the CAS replaced when it
+	 * is in the group (the RMW read it latest: hints.c). */
 	lo = *bit % GP_GROUP_UNITS;
 	after_claim(c, *bit, nr, contended,
 		    lo ? !(before >> (lo - 1) & 1)
