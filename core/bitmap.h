@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "thread_slot.h"
 #include "util.h"
 
 #define GP_WORD_BITS (sizeof(unsigned long) * CHAR_BIT)
@@ -308,10 +309,21 @@ unsigned long gpi_ulargest_free_run(const unsigned long *um,
  * cmpxchg16b; elsewhere the compiler's 16-byte atomics)? */
 bool gpi_cas2_supported(void);
 
+/* Note group @g of @um as the calling thread's last change, its busy
+ * word left as @busy (gpi_umap_changed_by_other()). */
+static inline void gpi_umap_seen(const unsigned long *um, unsigned long g,
+				 unsigned long busy)
+{
+	gpi_self.seen_um = um;
+	gpi_self.seen_group = g;
+	gpi_self.seen_busy = busy;
+}
+
 /*
  * Replace group @g's words of @um, if they still are @old[0] (busy) and
  * @old[1] (starts), with @busy and @starts; else load them into @old.
- * Sequentially consistent.  The unit map is 16-byte aligned.
+ * Sequentially consistent.  The unit map is 16-byte aligned.  Every change
+ * of a unit map is made here, and noted for the calling thread.
  */
 static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 				 unsigned long old[2], unsigned long busy,
@@ -326,7 +338,6 @@ static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 			       "+a"(old[0]), "+d"(old[1])
 			     : "b"(busy), "c"(starts)
 			     : "memory");
-	return ok;
 #else
 	unsigned __int128 want = old[0] | (unsigned __int128)old[1] << 64;
 	bool ok = __atomic_compare_exchange_n(
@@ -336,8 +347,25 @@ static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 
 	old[0] = (unsigned long)want;
 	old[1] = (unsigned long)(want >> 64);
-	return ok;
 #endif
+	if (ok)
+		gpi_umap_seen(um, g, busy);
+	return ok;
+}
+
+/*
+ * Has another thread changed group @g of @um since the calling thread's
+ * last change, which was there?  Only another thread can leave the busy
+ * word otherwise (a thread's own changes all pass gpi_umap_cas2()): the
+ * two are working the same place, though no CAS of ours failed.  A relaxed
+ * read: a hint, as the searches'.
+ */
+static inline bool gpi_umap_changed_by_other(const unsigned long *um,
+					     unsigned long g)
+{
+	return gpi_self.seen_um == um && gpi_self.seen_group == g &&
+	       __atomic_load_n(&um[2 * g], __ATOMIC_RELAXED) !=
+	       gpi_self.seen_busy;
 }
 
 /* Group @g's two words, read one after the other: they may be torn, so

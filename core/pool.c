@@ -99,6 +99,9 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 /* Free a chunk's metadata. */
 static void free_chunk(struct gp_chunk *c)
 {
+	/* A unit map allocated at the same place later is another's. */
+	if (gpi_self.seen_um == c->um)
+		gpi_self.seen_um = NULL;
 	gpi_meta_free(c->um, gpi_umap_words(c->nbits) * sizeof(unsigned long));
 	gpi_meta_free(c->view, gpi_bitmap_words(c->nbits) *
 			       sizeof(unsigned long));
@@ -574,6 +577,13 @@ first_fit_in_group(struct gp_chunk *c, unsigned long nr, unsigned long *bit)
 	int slot;
 
 	from = gpi_first_fit_start(c, &spread);
+	/* Another thread works first_free's group too (its line bounces
+	 * though the CASes may all succeed): move away as after a lost CAS. */
+	if (__builtin_expect(!spread && gpi_umap_changed_by_other(
+				     c->um, from / GP_GROUP_UNITS), 0)) {
+		from = gpi_move_past(c, from);
+		spread = true;
+	}
 	slot = gpi_transit_begin(c);
 	if (!gpi_umap_claim_first_in_group(c->um, c->nbits, from, nr, bit,
 					   &before, &contended)) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/thread_slot.h - what core keeps per thread: a slot number for the
- * chunks' per-thread byte counters, and where the thread's first fits
- * start after it met contention.
+ * chunks' per-thread byte counters, where the thread's first fits start
+ * after it met contention, and the last unit-map group it changed.
  *
  * Up to GP_THREAD_SLOTS live threads own a slot each; a thread's slot
  * returns to the pool of free slots when it exits, and its counters pass
@@ -19,6 +19,11 @@ struct gpi_thread {
 	unsigned long chunk;		/* serial of the chunk @start is for */
 	unsigned long start;		/* first-fit start in that chunk */
 	unsigned long calm;		/* uncontended claims since then */
+	/* The unit-map group this thread changed last, and its busy word as
+	 * the change left it (bitmap.h): found otherwise, another thread
+	 * changed it since. */
+	const unsigned long *seen_um;
+	unsigned long seen_group, seen_busy;
 };
 
 extern __thread struct gpi_thread gpi_self
