@@ -309,13 +309,11 @@ unsigned long gpi_ulargest_free_run(const unsigned long *um,
  * cmpxchg16b; elsewhere the compiler's 16-byte atomics)? */
 bool gpi_cas2_supported(void);
 
-/* Note group @g of @um as the calling thread's last change, its busy
- * word left as @busy (gpi_umap_changed_by_other()). */
-static inline void gpi_umap_seen(const unsigned long *um, unsigned long g,
-				 unsigned long busy)
+/* Note the busy word @at of a unit-map group as the calling thread's last
+ * change, left as @busy (gpi_umap_changed_by_other()). */
+static inline void gpi_umap_seen(const unsigned long *at, unsigned long busy)
 {
-	gpi_self.seen_um = um;
-	gpi_self.seen_group = g;
+	gpi_self.seen_at = at;
 	gpi_self.seen_busy = busy;
 }
 
@@ -349,7 +347,7 @@ static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 	old[1] = (unsigned long)(want >> 64);
 #endif
 	if (ok)
-		gpi_umap_seen(um, g, busy);
+		gpi_umap_seen(&um[2 * g], busy);
 	return ok;
 }
 
@@ -363,7 +361,7 @@ static inline bool gpi_umap_cas2(unsigned long *um, unsigned long g,
 static inline bool gpi_umap_changed_by_other(const unsigned long *um,
 					     unsigned long g)
 {
-	return gpi_self.seen_um == um && gpi_self.seen_group == g &&
+	return gpi_self.seen_at == &um[2 * g] &&
 	       __atomic_load_n(&um[2 * g], __ATOMIC_RELAXED) !=
 	       gpi_self.seen_busy;
 }

@@ -100,8 +100,9 @@ GP_EXPORT struct gen_pool *gen_pool_create(int min_alloc_order, int nid)
 static void free_chunk(struct gp_chunk *c)
 {
 	/* A unit map allocated at the same place later is another's. */
-	if (gpi_self.seen_um == c->um)
-		gpi_self.seen_um = NULL;
+	if ((uintptr_t)gpi_self.seen_at - (uintptr_t)c->um <
+	    gpi_umap_words(c->nbits) * sizeof(unsigned long))
+		gpi_self.seen_at = NULL;
 	gpi_meta_free(c->um, gpi_umap_words(c->nbits) * sizeof(unsigned long));
 	gpi_meta_free(c->view, gpi_bitmap_words(c->nbits) *
 			       sizeof(unsigned long));

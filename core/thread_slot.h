@@ -19,11 +19,11 @@ struct gpi_thread {
 	unsigned long chunk;		/* serial of the chunk @start is for */
 	unsigned long start;		/* first-fit start in that chunk */
 	unsigned long calm;		/* uncontended claims since then */
-	/* The unit-map group this thread changed last, and its busy word as
-	 * the change left it (bitmap.h): found otherwise, another thread
-	 * changed it since. */
-	const unsigned long *seen_um;
-	unsigned long seen_group, seen_busy;
+	/* The busy word of the unit-map group this thread changed last, and
+	 * its value as the change left it (bitmap.h): found otherwise,
+	 * another thread changed it since. */
+	const unsigned long *seen_at;
+	unsigned long seen_busy;
 };
 
 extern __thread struct gpi_thread gpi_self
