@@ -190,7 +190,20 @@ static unsigned long busy64_sc(const unsigned long *um, unsigned long i)
 unsigned long gpi_run_start_before(const unsigned long *um, unsigned long at)
 {
 	unsigned long floor = at > GP_TOP_CLASS_MIN ? at - GP_TOP_CLASS_MIN : 0;
-	unsigned long busy = gpi_find_prev_t(um, at, floor, busy64_sc);
+	unsigned long g = at / GP_GROUP_UNITS, lo = at % GP_GROUP_UNITS;
+	unsigned long before = at, busy;
+
+	/* Runs measured here are mostly long (a claim or free inside a big
+	 * hole: a contended thread's stretch): when @at's own group is free
+	 * below it, skip wholly free groups four at a time, down to @floor. */
+	if (!lo || !(busy64_sc(um, g) << (GP_GROUP_UNITS - lo))) {
+		while (g >= 4 && (g - 4) * GP_GROUP_UNITS >= floor &&
+		       !(busy64_sc(um, g - 1) | busy64_sc(um, g - 2) |
+			 busy64_sc(um, g - 3) | busy64_sc(um, g - 4)))
+			g -= 4;
+		before = g * GP_GROUP_UNITS;
+	}
+	busy = gpi_find_prev_t(um, before, floor, busy64_sc);
 
 	if (busy != GPI_NO_FIT)
 		return busy + 1;
