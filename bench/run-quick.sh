@@ -100,7 +100,7 @@ fi
 if ninja -C "$builddir" examples/kv/genpool-kv examples/kv/genpool-kvload \
 	>>"$builddir/bench-build.log" 2>&1; then
 	echo
-	echo "run-quick: genpool-kv against memcached (preliminary on a shared machine)"
+	echo "run-quick: genpool-kv against memcached (short version; the full tables are in bench/RESULTS.md)"
 	python3 bench/kv/kvbench.py "$builddir" --quick --reps 1 --secs 2 \
 		--out "$builddir/bench-kv-quick.json" ||
 		echo "run-quick: the genpool-kv rows failed" >&2
