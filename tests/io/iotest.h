@@ -63,8 +63,11 @@ struct mem_pool {
 	struct gen_pool *pool;
 };
 
-static inline int mem_pool_init(struct mem_pool *mp, size_t size,
-				const struct gp_mem_config *cfg)
+/* mem_pool_init(), the memory added with gp_mem_add_to_pool_flags()'s
+ * @add_flags. */
+static inline int mem_pool_init_flags(struct mem_pool *mp, size_t size,
+				      const struct gp_mem_config *cfg,
+				      unsigned int add_flags)
 {
 	int ret;
 
@@ -77,8 +80,16 @@ static inline int mem_pool_init(struct mem_pool *mp, size_t size,
 		return -errno;
 	/* A failed test leaves buffers behind: report them, do not abort. */
 	gp_set_misuse_policy(mp->pool, GP_MISUSE_REPORT);
-	ret = gp_mem_add_to_pool(mp->mem, mp->pool);
+	ret = gp_mem_add_to_pool_flags(mp->mem, mp->pool, add_flags);
 	return ret < 0 ? ret : 0;
+}
+
+/* A gp_mem of @size over a pool of 4 KiB units, added by physical
+ * contiguity (as many chunks as the pages happen to give). */
+static inline int mem_pool_init(struct mem_pool *mp, size_t size,
+				const struct gp_mem_config *cfg)
+{
+	return mem_pool_init_flags(mp, size, cfg, 0);
 }
 
 static inline int mem_pool_fini(struct mem_pool *mp)
