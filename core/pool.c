@@ -465,16 +465,22 @@ unsigned long gpi_alloc_in_chunk(struct gen_pool *pool, struct gp_chunk *c,
 /* sched_yield()s to wait for one claim in transit (it runs no lock). */
 #define GP_SETTLE_YIELDS 100000UL
 
-/* Claims begun in @c per slot, once those in transit have ended; the
- * calling thread's own slot is not waited for (a signal handler may have
- * interrupted its claim). */
+/* Are slot @s's claims other threads' for the thread in slot @self?  Its
+ * own slot's are not waited for (a signal handler may have interrupted its
+ * claim); the shared slot's are. */
+static bool transit_others(int s, int self)
+{
+	return s != self || s == GP_THREAD_SLOTS;
+}
+
+/* Claims begun in @c per slot, once other threads' in transit have ended. */
 static void transit_settle(struct gp_chunk *c, unsigned long begun[])
 {
 	int self = gpi_thread_slot();
 
 	for (int s = 0; s <= GP_THREAD_SLOTS; s++) {
 		begun[s] = __atomic_load_n(&c->used[s].begun, __ATOMIC_ACQUIRE);
-		if (s == self && s != GP_THREAD_SLOTS)
+		if (!transit_others(s, self))
 			continue;
 		for (unsigned long y = 0; y < GP_SETTLE_YIELDS &&
 		     (long)(__atomic_load_n(&c->used[s].ended, __ATOMIC_ACQUIRE) -
@@ -490,7 +496,7 @@ static bool transit_quiet(struct gp_chunk *c, const unsigned long begun[])
 
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	for (int s = 0; s <= GP_THREAD_SLOTS; s++)
-		if ((s != self || s == GP_THREAD_SLOTS) &&
+		if (transit_others(s, self) &&
 		    __atomic_load_n(&c->used[s].begun, __ATOMIC_ACQUIRE) !=
 		    begun[s])
 			return false;

@@ -175,44 +175,45 @@ size_t gpi_chunk_avail(const struct gp_chunk *c);
 void gpi_used_add_shared(struct gp_chunk *c, long delta);
 
 /*
+ * Add @delta to a counter in the calling thread's own slot (no other thread
+ * writes it, so no lock): one instruction on x86-64, so a signal handler
+ * that allocates cannot tear it; elsewhere a load and a release store.
+ * Ordered by the compiler where the code puts it.
+ */
+static inline void gpi_own_add(unsigned long *p, unsigned long delta)
+{
+#if defined(__x86_64__) && !GPI_TSAN
+	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta) : "memory");
+#else
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
+			 __ATOMIC_RELEASE);
+#endif
+}
+
+/*
  * Count @delta bytes taken (or, negative, given back) by the calling
- * thread.  A thread owns its slot, so the add needs no lock; on x86-64 it
- * is one instruction, so a signal handler that allocates cannot tear it.
- * One compare sends the rest (no slot yet: -1; the shared one) out of line.
+ * thread.  One compare sends the threads without a slot of their own (no
+ * slot yet: -1; the shared one) out of line.
  */
 static inline void gpi_used_add(struct gp_chunk *c, long delta)
 {
 	unsigned s = (unsigned)gpi_self.slot;
-	long *p;
 
 	if (__builtin_expect(s >= GP_THREAD_SLOTS, 0)) {
 		gpi_used_add_shared(c, delta);
 		return;
 	}
-	p = &c->used[s].bytes;
-#if defined(__x86_64__) && !GPI_TSAN
-	__asm__ __volatile__("addq %1, %0" : "+m"(*p) : "er"(delta));
-#else
-	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + delta,
-			 __ATOMIC_RELAXED);
-#endif
+	gpi_own_add((unsigned long *)&c->used[s].bytes, (unsigned long)delta);
 }
 
-/* Add one to the calling thread's slot counter @p (slot @s), in one
- * instruction (a signal handler cannot tear it), ordered by the compiler
- * where the code puts it. */
+/* Add one to the calling thread's slot counter @p (slot @s); the shared
+ * slot's with an atomic add. */
 static inline void gpi_slot_inc(unsigned long *p, int s)
 {
-	if (s == GP_THREAD_SLOTS) {
+	if (s == GP_THREAD_SLOTS)
 		__atomic_fetch_add(p, 1, __ATOMIC_RELEASE);
-		return;
-	}
-#if defined(__x86_64__) && !GPI_TSAN
-	__asm__ __volatile__("addq $1, %0" : "+m"(*p) : : "memory");
-#else
-	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELEASE);
-#endif
+	else
+		gpi_own_add(p, 1);
 }
 
 /*
